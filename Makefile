@@ -1,0 +1,38 @@
+# civicdesk — build, run and test. PocketBase v0.40 needs Go 1.27: the go command
+# fetches go1.27.3 from the module proxy when GOTOOLCHAIN=auto (the machine's go.env says local).
+export GOTOOLCHAIN := auto
+
+BIN ?= bin/civicdesk
+DATA ?= pb_data
+HTTP ?= 127.0.0.1:8090
+
+.PHONY: build run demo test test-go test-e2e e2e-deps fuzz lint bench clean
+
+build:
+	go build -o $(BIN) .
+
+# the demo city: build, seed (idempotent) and serve
+run: build
+	$(BIN) demo --dir $(DATA)
+	$(BIN) serve --http $(HTTP) --dir $(DATA)
+
+test: build e2e-deps test-go test-e2e
+
+test-go:
+	go vet ./...
+	CIVICDESK_BIN=$(abspath $(BIN)) go test -count=1 ./...
+
+e2e-deps:
+	./scripts/install-test-deps.sh
+
+test-e2e: build
+	cd e2e && CIVICDESK_BIN=$(abspath $(BIN)) npm test
+
+fuzz:
+	./scripts/fuzz-short.sh
+
+bench: build
+	go run ./bench/records -bin $(abspath $(BIN))
+
+clean:
+	rm -rf bin
