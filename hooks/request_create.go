@@ -1,0 +1,175 @@
+package hooks
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"civicdesk/city"
+	"civicdesk/workflow"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// onRequestCreate accepts a new request on any path: it validates it against
+// its service, stamps the server-owned fields, and in the same transaction
+// writes the `created` event and fires workflow's OnAccepted.
+func onRequestCreate(e *core.RecordEvent) error {
+	return inTx(e, func() error {
+		rec := e.Record
+		actor := workflow.ActorOf(rec)
+
+		svc, err := loadService(e.App, rec.GetString("service"))
+		if err != nil {
+			return err
+		}
+		if err := checkCreateRequest(e.App, rec, svc, actor); err != nil {
+			return err
+		}
+
+		now := time.Now()
+		number, err := nextNumber(e.App, now.In(city.Of(e.App).Location))
+		if err != nil {
+			return err
+		}
+		stampNewRequest(rec, svc, actor, number, now)
+
+		if err := e.Next(); err != nil {
+			return err
+		}
+
+		entry, err := appendEvent(e.App, rec, actor, eventFields{Type: "created", To: workflow.StatusReceived, Public: true})
+		if err != nil {
+			return err
+		}
+		return workflow.Of(e.App).OnAccepted.Trigger(&workflow.Event{
+			App: e.App, Request: rec, Entry: entry, Actor: actor, To: workflow.StatusReceived,
+		})
+	})
+}
+
+// loadService returns the request's service or a validation error naming the field.
+func loadService(app core.App, id string) (*core.Record, error) {
+	if id == "" {
+		return nil, validation.Errors{"service": validation.NewError("validation_required", "Choose a service.")}
+	}
+	svc, err := app.FindRecordById(collServices, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, validation.Errors{"service": validation.NewError("validation_unknown_service", "No such service.")}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load service %s: %w", id, err)
+	}
+	return svc, nil
+}
+
+// checkCreateRequest applies the service's rules to a new request: active
+// service, form answers, location and photo policies.
+func checkCreateRequest(app core.App, rec, svc *core.Record, actor workflow.Actor) error {
+	errs := validation.Errors{}
+	if !svc.GetBool("active") {
+		errs["service"] = validation.NewError("validation_inactive_service", "This service does not accept requests at the moment.")
+		return errs
+	}
+	if actor.Kind == workflow.ActorCitizen && rec.GetString("citizen") != actor.ID {
+		errs["citizen"] = validation.NewError("validation_not_yourself", "A citizen can file requests only for themselves.")
+	}
+
+	if answers, err := checkAnswers(rec, svc); err != nil {
+		errs["answers"] = err
+	} else {
+		rec.Set("answers", answers)
+	}
+
+	loc := rec.GetGeoPoint("location")
+	hasLoc := loc.Lat != 0 || loc.Lon != 0
+	switch svc.GetString("location") {
+	case "required":
+		if !hasLoc {
+			errs["location"] = validation.NewError("validation_required", "This service needs the location of the problem.")
+		}
+	case "none":
+		if hasLoc {
+			errs["location"] = validation.NewError("validation_location_not_accepted", "This service does not take a location.")
+		}
+	}
+
+	photos := len(rec.GetUnsavedFiles("photos")) + workflow.PendingPhotos(rec)
+	switch svc.GetString("photos") {
+	case "required":
+		if photos == 0 {
+			errs["photos"] = validation.NewError("validation_required", "This service needs at least one photo.")
+		}
+	case "none":
+		if photos > 0 {
+			errs["photos"] = validation.NewError("validation_photos_not_accepted", "This service does not take photos.")
+		}
+	}
+	if photos > maxPhotos {
+		errs["photos"] = validation.NewError("validation_max_photos", "At most 5 photos per request.")
+	}
+
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// maxPhotos is the photo limit of a request (CONTRACT §4.3).
+const maxPhotos = 5
+
+// checkAnswers validates the record's answers against the service's form.
+func checkAnswers(rec, svc *core.Record) (map[string]any, error) {
+	fields, err := workflow.ParseForm([]byte(svc.GetString("fields")))
+	if err != nil {
+		return nil, validation.NewError("validation_service_form_broken", "This service's form is misconfigured; staff have been told.")
+	}
+	answers := map[string]any{}
+	if raw := rec.GetString("answers"); raw != "" && raw != "null" {
+		if err := rec.UnmarshalJSONField("answers", &answers); err != nil {
+			return nil, validation.NewError("validation_not_object", "Answers must be an object keyed by question code.")
+		}
+	}
+	return workflow.ValidateAnswers(fields, answers)
+}
+
+// stampNewRequest sets every field the server owns on a new request.
+func stampNewRequest(rec, svc *core.Record, actor workflow.Actor, number string, now time.Time) {
+	rec.Set("number", number)
+	rec.Set("status", workflow.StatusReceived)
+	rec.Set("department", svc.GetString("department"))
+	rec.Set("fee", svc.GetInt("fee"))
+	rec.Set("currency", svc.GetString("currency"))
+	rec.Set("resolved_at", "")
+	rec.Set("paid_at", "")
+	rec.Set("payment_ref", "")
+	rec.Set("overdue", false)
+	rec.Set("anonymized", false)
+	if h := svc.GetInt("sla_hours"); h > 0 {
+		due, _ := types.ParseDateTime(now.Add(time.Duration(h) * time.Hour))
+		rec.Set("due_at", due)
+	} else {
+		rec.Set("due_at", "")
+	}
+	if actor.Kind == workflow.ActorCitizen || actor.Kind == workflow.ActorOpen311 {
+		// routing and priority are the staff's call
+		rec.Set("assignee", "")
+		rec.Set("priority", "normal")
+	}
+	if rec.GetString("priority") == "" {
+		rec.Set("priority", "normal")
+	}
+	if rec.GetString("source") == "" {
+		switch actor.Kind {
+		case workflow.ActorCitizen:
+			rec.Set("source", "app")
+		case workflow.ActorOpen311:
+			rec.Set("source", "open311")
+		default:
+			rec.Set("source", "office")
+		}
+	}
+}
