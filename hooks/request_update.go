@@ -16,7 +16,7 @@ import (
 // else is locked for them: a 400 names the field. Superusers and the system
 // may change everything but the identity fields (lockedForAll).
 var editable = map[workflow.ActorKind][]string{
-	workflow.ActorCitizen: {"status", "photos"},
+	workflow.ActorCitizen: {"status", "photos", "status_note"}, // the note only as a cancellation reason
 	workflow.ActorStaff:   {"status", "status_note", "assignee", "priority", "photos", "paid_at", "payment_ref"},
 }
 
@@ -41,6 +41,9 @@ func onRequestUpdate(e *core.RecordEvent) error {
 
 		from, to := orig.GetString("status"), rec.GetString("status")
 		statusChanged := from != to
+		if actor.Kind == workflow.ActorCitizen && slices.Contains(changed, "status_note") && !statusChanged {
+			return validation.Errors{"status_note": validation.NewError("validation_field_locked", "A note can only accompany a cancellation.")}
+		}
 		if statusChanged {
 			if err := workflow.CanTransition(actor, from, to); err != nil {
 				return validation.Errors{"status": transitionError(err)}

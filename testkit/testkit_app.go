@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 
 	"civicdesk/changelog"
@@ -33,6 +34,8 @@ type World struct {
 	ClerkRegistry      *core.Record // clerk of "registry"
 	Supervisor         *core.Record
 	Superuser          *core.Record
+
+	handler http.Handler // built once by Handler
 }
 
 // Option adjusts a test app before the packages are registered.
