@@ -1,0 +1,227 @@
+package receipts
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Prefix starts every receipt code (version 1 of this format).
+const Prefix = "CR1:"
+
+// SchemaVersion is claim -65537/1.
+const SchemaVersion = 1
+
+// ClaimKey is the private CWT claim that holds the receipt map.
+const ClaimKey = -65537
+
+// CTISize is the length of the random receipt id (CWT cti).
+const CTISize = 16
+
+// HolderTagSize is the length of the holder tag.
+const HolderTagSize = 8
+
+// Receipt kinds (the receipts collection's kind values).
+const (
+	KindReceived = "received"
+	KindResolved = "resolved"
+	KindPayment  = "payment"
+)
+
+// Field caps keep every receipt inside a version 13 QR code at level Q (see
+// docs/receipts.md "Size budget"): received and resolved receipts stay within
+// 300 Base45 characters, payment receipts within 348.
+const (
+	MaxIssuerLen     = 8
+	MaxNumberLen     = 16
+	MaxServiceLen    = 24
+	MaxStatusLen     = 15 // "waiting_citizen"
+	MaxCurrencyLen   = 3
+	MaxPaymentRefLen = 18
+	MaxAmount        = math.MaxUint32
+)
+
+// Claims are the facts a receipt proves. Amount, Currency and PaymentRef are set
+// on payment receipts only; Holder is empty when the request has no citizen.
+type Claims struct {
+	Issuer     string
+	IssuedAt   time.Time // whole seconds
+	CTI        []byte
+	Version    int
+	Number     string
+	Service    string
+	Status     string
+	Amount     *uint64
+	Currency   string
+	PaymentRef string
+	Holder     []byte
+}
+
+// Kind derives the receipt kind from the claims: payment when an amount is
+// present, otherwise the status at issue (received or resolved).
+func (c *Claims) Kind() string {
+	if c.Amount != nil {
+		return KindPayment
+	}
+	return c.Status
+}
+
+// cwtPayload is the CWT (RFC 8392) in its CBOR form. keyasint with the
+// core deterministic encoding gives the byte layout of CONTRACT §6.
+type cwtPayload struct {
+	Iss     string       `cbor:"1,keyasint"`
+	Iat     int64        `cbor:"6,keyasint"`
+	Cti     []byte       `cbor:"7,keyasint"`
+	Receipt receiptClaim `cbor:"-65537,keyasint"`
+}
+
+type receiptClaim struct {
+	Version    int     `cbor:"1,keyasint"`
+	Number     string  `cbor:"2,keyasint"`
+	Service    string  `cbor:"3,keyasint"`
+	Status     string  `cbor:"4,keyasint"`
+	Amount     *uint64 `cbor:"5,keyasint,omitempty"`
+	Currency   string  `cbor:"6,keyasint,omitempty"`
+	PaymentRef string  `cbor:"7,keyasint,omitempty"`
+	Holder     []byte  `cbor:"8,keyasint,omitempty"`
+}
+
+var (
+	// encMode is RFC 8949 §4.2.1 core deterministic encoding.
+	encMode = func() cbor.EncMode {
+		em, err := cbor.CoreDetEncOptions().EncMode()
+		if err != nil {
+			panic(err)
+		}
+		return em
+	}()
+
+	// payloadDecMode decodes untrusted claims: no duplicates, no indefinite
+	// lengths, no tags, no unknown claims, tight nesting and container limits.
+	payloadDecMode = func() cbor.DecMode {
+		dm, err := cbor.DecOptions{
+			DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+			IndefLength:       cbor.IndefLengthForbidden,
+			TagsMd:            cbor.TagsForbidden,
+			MaxNestedLevels:   4,
+			MaxArrayElements:  16,
+			MaxMapPairs:       16,
+			ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+			UTF8:              cbor.UTF8RejectInvalid,
+		}.DecMode()
+		if err != nil {
+			panic(err)
+		}
+		return dm
+	}()
+)
+
+var (
+	issuerPattern   = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]*$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// ValidateIssuer checks an issuer code (uppercase letters, digits and '-', at
+// most MaxIssuerLen characters, e.g. "IT-GE").
+func ValidateIssuer(iss string) error {
+	if len(iss) > MaxIssuerLen || !issuerPattern.MatchString(iss) {
+		return fmt.Errorf("receipt issuer %q: want 1-%d of A-Z, 0-9 and '-' (e.g. IT-GE)", iss, MaxIssuerLen)
+	}
+	return nil
+}
+
+// Validate checks the claims against the format: required fields, lengths and
+// the payment fields' consistency. Both issuing and verifying use it.
+func (c *Claims) Validate() error {
+	text := func(name, v string, max int) error {
+		if v == "" || len(v) > max || !utf8.ValidString(v) {
+			return fmt.Errorf("%s: want 1-%d bytes of UTF-8, got %d", name, max, len(v))
+		}
+		return nil
+	}
+	if err := ValidateIssuer(c.Issuer); err != nil {
+		return err
+	}
+	if c.Version != SchemaVersion {
+		return fmt.Errorf("schema version %d: want %d", c.Version, SchemaVersion)
+	}
+	if c.IssuedAt.Unix() <= 0 {
+		return errors.New("iat: want a positive time")
+	}
+	if len(c.CTI) != CTISize {
+		return fmt.Errorf("cti: want %d bytes, got %d", CTISize, len(c.CTI))
+	}
+	if err := errors.Join(text("number", c.Number, MaxNumberLen), text("service", c.Service, MaxServiceLen), text("status", c.Status, MaxStatusLen)); err != nil {
+		return err
+	}
+	if c.Holder != nil && len(c.Holder) != HolderTagSize {
+		return fmt.Errorf("holder: want %d bytes, got %d", HolderTagSize, len(c.Holder))
+	}
+	if c.Amount == nil {
+		if c.Currency != "" || c.PaymentRef != "" {
+			return errors.New("currency and payment reference need an amount")
+		}
+		return nil
+	}
+	if *c.Amount > MaxAmount {
+		return fmt.Errorf("amount: at most %d minor units", uint64(MaxAmount))
+	}
+	if !currencyPattern.MatchString(c.Currency) {
+		return fmt.Errorf("currency %q: want an ISO 4217 code", c.Currency)
+	}
+	if len(c.PaymentRef) > MaxPaymentRefLen || !utf8.ValidString(c.PaymentRef) {
+		return fmt.Errorf("payment reference: at most %d bytes of UTF-8", MaxPaymentRefLen)
+	}
+	return nil
+}
+
+// MarshalPayload returns the deterministic CBOR CWT of c (the COSE payload).
+func (c *Claims) MarshalPayload() ([]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("receipt claims: %w", err)
+	}
+	p := cwtPayload{
+		Iss: c.Issuer,
+		Iat: c.IssuedAt.Unix(),
+		Cti: c.CTI,
+		Receipt: receiptClaim{
+			Version: c.Version, Number: c.Number, Service: c.Service, Status: c.Status,
+			Amount: c.Amount, Currency: c.Currency, PaymentRef: c.PaymentRef, Holder: c.Holder,
+		},
+	}
+	b, err := encMode.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode claims: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalPayload decodes and validates an untrusted CWT payload.
+func UnmarshalPayload(b []byte) (*Claims, error) {
+	var p cwtPayload
+	if err := payloadDecMode.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("decode claims: %w", err)
+	}
+	c := &Claims{
+		Issuer: p.Iss, IssuedAt: time.Unix(p.Iat, 0).UTC(), CTI: p.Cti,
+		Version: p.Receipt.Version, Number: p.Receipt.Number, Service: p.Receipt.Service, Status: p.Receipt.Status,
+		Amount: p.Receipt.Amount, Currency: p.Receipt.Currency, PaymentRef: p.Receipt.PaymentRef, Holder: p.Receipt.Holder,
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func holderTag(secret []byte, citizenID string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(citizenID))
+	return m.Sum(nil)[:HolderTagSize]
+}
