@@ -1,0 +1,51 @@
+package workflow_test
+
+import (
+	"testing"
+
+	"civicdesk/workflow"
+)
+
+func TestCanTransitionCodes(t *testing.T) {
+	t.Parallel()
+	staff := workflow.Actor{Kind: workflow.ActorStaff, Role: workflow.RoleClerk}
+	citizen := workflow.Actor{Kind: workflow.ActorCitizen, ID: "c"}
+	open311 := workflow.Actor{Kind: workflow.ActorOpen311}
+	cases := []struct {
+		actor    workflow.Actor
+		from, to string
+		code     string // "" = allowed
+	}{
+		{staff, "received", "in_progress", ""},
+		{staff, "resolved", "in_progress", ""},
+		{staff, "received", "cancelled", "invalid_transition"},
+		{staff, "cancelled", "in_progress", "invalid_transition"},
+		{staff, "received", "archived", "invalid_status"},
+		{citizen, "received", "cancelled", ""},
+		{citizen, "in_progress", "cancelled", "invalid_transition"},
+		{citizen, "received", "resolved", "invalid_transition"},
+		{open311, "received", "in_progress", "invalid_transition"},
+		{workflow.System, "received", "cancelled", ""},
+		{staff, "in_progress", "in_progress", ""},
+	}
+	for _, c := range cases {
+		err := workflow.CanTransition(c.actor, c.from, c.to)
+		got := ""
+		if te, ok := err.(*workflow.TransitionError); ok {
+			got = te.Code
+		} else if err != nil {
+			t.Fatalf("unexpected error type %T", err)
+		}
+		if got != c.code {
+			t.Errorf("%s %s->%s: code %q, want %q", c.actor.Kind, c.from, c.to, got, c.code)
+		}
+	}
+	if got := workflow.Transitions(staff, "resolved"); len(got) != 1 || got[0] != "in_progress" {
+		t.Errorf("Transitions(staff, resolved) = %v", got)
+	}
+	for s, want := range map[string]string{"received": "open", "waiting_citizen": "open", "resolved": "closed", "rejected": "closed", "cancelled": "closed"} {
+		if got := workflow.Open311Status(s); got != want {
+			t.Errorf("Open311Status(%s) = %s", s, got)
+		}
+	}
+}
