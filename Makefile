@@ -16,7 +16,7 @@ run: build
 	$(BIN) demo --dir $(DATA)
 	$(BIN) serve --http $(HTTP) --dir $(DATA)
 
-test: build e2e-deps test-go test-e2e
+test: build e2e-deps test-go fuzz test-e2e
 
 test-go:
 	go vet ./...
