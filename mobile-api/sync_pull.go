@@ -1,0 +1,341 @@
+package mobileapi
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Pull page sizes.
+const (
+	DefaultPullLimit = 200
+	MaxPullLimit     = 1000
+	maxPullBody      = 4 << 10
+)
+
+// Change ops on the wire.
+const (
+	opPut = "put"
+	opDel = "del"
+)
+
+// PullRequest is the body of POST /api/mobile/sync/pull.
+type PullRequest struct {
+	ClientID string `json:"clientID"`
+	// Cursor is null (first pull) or the opaque cursor of the previous response.
+	Cursor *string `json:"cursor"`
+	Limit  int     `json:"limit"`
+}
+
+// change is one entry of a pull response.
+type change struct {
+	Collection string         `json:"collection"`
+	ID         string         `json:"id"`
+	Op         string         `json:"op"`
+	Data       map[string]any `json:"data,omitempty"`
+}
+
+// pullResponse is the body of a pull.
+type pullResponse struct {
+	Cursor         string   `json:"cursor"`
+	HasMore        bool     `json:"hasMore"`
+	Reset          bool     `json:"reset"`
+	LastMutationID int64    `json:"lastMutationID"`
+	Changes        []change `json:"changes"`
+}
+
+// ParsePullBody decodes and checks a pull body.
+func ParsePullBody(body []byte) (*PullRequest, error) {
+	if len(body) > maxPullBody {
+		return nil, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("A pull body may have at most %d bytes.", maxPullBody)}
+	}
+	var raw struct {
+		ClientID string          `json:"clientID"`
+		Cursor   json.RawMessage `json:"cursor"`
+		Limit    int             `json:"limit"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&raw); err != nil {
+		return nil, &RequestError{Status: http.StatusBadRequest, Message: "The body is not a valid pull: " + jsonProblem(err)}
+	}
+	req := &PullRequest{ClientID: raw.ClientID, Limit: raw.Limit}
+	if !clientIDPattern.MatchString(req.ClientID) {
+		return nil, &RequestError{Status: http.StatusBadRequest, Field: "clientID", Message: "clientID must be 1-64 characters of A-Z, a-z, 0-9, _ and -."}
+	}
+	if c := bytes.TrimSpace(raw.Cursor); len(c) > 0 && string(c) != "null" {
+		var s string
+		if err := json.Unmarshal(c, &s); err != nil {
+			// accept a bare number too: clients may store the cursor as one
+			var n json.Number
+			if err := json.Unmarshal(c, &n); err != nil {
+				return nil, &RequestError{Status: http.StatusBadRequest, Field: "cursor", Message: "cursor must be null or the string of a previous pull."}
+			}
+			s = n.String()
+		}
+		req.Cursor = &s
+	}
+	switch {
+	case req.Limit == 0:
+		req.Limit = DefaultPullLimit
+	case req.Limit < 0:
+		return nil, &RequestError{Status: http.StatusBadRequest, Field: "limit", Message: "limit must be positive."}
+	case req.Limit > MaxPullLimit:
+		req.Limit = MaxPullLimit
+	}
+	return req, nil
+}
+
+// handlePull answers POST /api/mobile/sync/pull.
+func handlePull(e *core.RequestEvent) error {
+	body, err := io.ReadAll(io.LimitReader(e.Request.Body, maxPullBody+1))
+	if err != nil {
+		return e.BadRequestError("Failed to read the body.", err)
+	}
+	req, err := ParsePullBody(body)
+	if err != nil {
+		return requestErrorResponse(e, err)
+	}
+	resp, err := Pull(e.App, e.Auth.Id, req)
+	switch {
+	case errors.Is(err, errClientForeign):
+		return e.ForbiddenError("This clientID is bound to another account; start a new installation id.", nil)
+	case err != nil && isTransient(err):
+		e.Response.Header().Set("Retry-After", "1")
+		return e.Error(http.StatusServiceUnavailable, "The server is busy; retry the pull shortly.", nil)
+	case err != nil:
+		return e.InternalServerError("Failed to read changes.", err)
+	}
+	return e.JSON(http.StatusOK, resp)
+}
+
+// Pull reads the citizen's changes after req.Cursor, their current state and
+// the client's lastMutationID in ONE read transaction (a WAL snapshot), so the
+// cursor never runs ahead of what was read and lastMutationID never shows a
+// mutation whose effects are missing.
+func Pull(app core.App, citizenID string, req *PullRequest) (*pullResponse, error) {
+	db, ok := app.ConcurrentDB().(*dbx.DB)
+	if !ok {
+		return nil, errors.New("pull: concurrent db is not a *dbx.DB")
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return nil, fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback() // read only: nothing to commit
+
+	r := &reader{app: app, db: tx, citizen: citizenID}
+	return r.pull(req)
+}
+
+// reader reads one pull inside one snapshot.
+type reader struct {
+	app     core.App
+	db      dbx.Builder
+	citizen string
+}
+
+// changeRow is a row of changelog's `changes` table.
+type changeRow struct {
+	Seq        int64  `db:"seq"`
+	Collection string `db:"collection"`
+	RecordID   string `db:"record_id"`
+}
+
+func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
+	resp := &pullResponse{Changes: []change{}}
+
+	var client struct {
+		Citizen string `db:"citizen"`
+		LMID    int64  `db:"last_mutation_id"`
+	}
+	err := r.db.NewQuery("SELECT [[citizen]], [[last_mutation_id]] FROM [[sync_clients]] WHERE [[client_id]] = {:id}").
+		Bind(dbx.Params{"id": req.ClientID}).One(&client)
+	switch {
+	case err == nil && client.Citizen != r.citizen:
+		return nil, errClientForeign
+	case err == nil:
+		resp.LastMutationID = client.LMID
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("load client: %w", err)
+	}
+
+	var marks struct {
+		Max   int64 `db:"max"`
+		Floor int64 `db:"floor"`
+	}
+	// sqlite_sequence keeps the high-water mark even after the top rows are pruned
+	err = r.db.NewQuery(`SELECT
+		COALESCE((SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = 'changes'), 0) AS [[max]],
+		COALESCE((SELECT [[value]] FROM [[changes_meta]] WHERE [[key]] = 'pruned_through'), 0) AS [[floor]]`).One(&marks)
+	if err != nil {
+		return nil, fmt.Errorf("read change marks: %w", err)
+	}
+
+	cur := parseCursor(req.Cursor)
+	switch {
+	case cur.reset != nil:
+		return r.resetPage(resp, *cur.reset, req.Limit, false)
+	case !cur.valid || cur.seq > marks.Max || cur.seq < marks.Floor:
+		// first pull, a cursor we never issued, or older than the kept tombstones
+		return r.resetPage(resp, resetCursor{high: marks.Max}, req.Limit, true)
+	}
+
+	var rows []changeRow
+	err = r.db.NewQuery("SELECT [[seq]], [[collection]], [[record_id]] FROM [[changes]] WHERE [[citizen]] = {:c} AND [[seq]] > {:after} ORDER BY [[seq]] LIMIT {:limit}").
+		Bind(dbx.Params{"c": r.citizen, "after": cur.seq, "limit": req.Limit + 1}).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	if len(rows) > req.Limit {
+		rows, resp.HasMore = rows[:req.Limit], true
+	}
+	if resp.HasMore {
+		resp.Cursor = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
+	} else {
+		// nothing more for this citizen up to the snapshot's high-water mark
+		resp.Cursor = strconv.FormatInt(max(marks.Max, cur.seq), 10)
+	}
+
+	// one entry per record, at its last position: its current state covers the earlier changes
+	last := map[string]int{}
+	for i, row := range rows {
+		last[row.Collection+"/"+row.RecordID] = i
+	}
+	ids := map[string][]string{}
+	var order []changeRow
+	for i, row := range rows {
+		if last[row.Collection+"/"+row.RecordID] != i {
+			continue
+		}
+		order = append(order, row)
+		ids[row.Collection] = append(ids[row.Collection], row.RecordID)
+	}
+	states, err := r.loadStates(ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range order {
+		data, ok := states[row.Collection+"/"+row.RecordID]
+		if !ok {
+			resp.Changes = append(resp.Changes, change{Collection: row.Collection, ID: row.RecordID, Op: opDel})
+			continue
+		}
+		resp.Changes = append(resp.Changes, change{Collection: row.Collection, ID: row.RecordID, Op: opPut, Data: data})
+	}
+	return resp, nil
+}
+
+// cursor is a parsed pull cursor: a change seq, or a position inside a reset.
+type cursor struct {
+	valid bool
+	seq   int64
+	reset *resetCursor
+}
+
+// resetCursor walks the citizen's full state: `high` is the change seq the
+// reset started at (the normal cursor once it is done), stage the collection
+// being listed and after the last id sent.
+type resetCursor struct {
+	high  int64
+	stage int
+	after string
+}
+
+// resetStages are the collections listed by a reset, in order.
+var resetStages = []string{"requests", "request_events", "receipts"}
+
+func (c resetCursor) String() string {
+	return fmt.Sprintf("r%d.%d.%s", c.high, c.stage, c.after)
+}
+
+func parseCursor(s *string) cursor {
+	if s == nil {
+		return cursor{}
+	}
+	if rest, ok := strings.CutPrefix(*s, "r"); ok {
+		parts := strings.SplitN(rest, ".", 3)
+		if len(parts) != 3 {
+			return cursor{}
+		}
+		high, err1 := strconv.ParseInt(parts[0], 10, 64)
+		stage, err2 := strconv.Atoi(parts[1])
+		if err1 != nil || err2 != nil || high < 0 || stage < 0 || stage >= len(resetStages) || (parts[2] != "" && !recordIDPattern.MatchString(parts[2])) {
+			return cursor{}
+		}
+		return cursor{reset: &resetCursor{high: high, stage: stage, after: parts[2]}}
+	}
+	n, err := strconv.ParseInt(*s, 10, 64)
+	if err != nil || n < 0 {
+		return cursor{}
+	}
+	return cursor{valid: true, seq: n}
+}
+
+// resetPage returns one page of the citizen's full state. The first page says
+// reset: true (the client clears its copy); when the listing is done the
+// cursor becomes the seq the reset started at, so every change made while the
+// client was paging is delivered by the following pulls.
+func (r *reader) resetPage(resp *pullResponse, rc resetCursor, limit int, first bool) (*pullResponse, error) {
+	resp.Reset = first
+	for rc.stage < len(resetStages) {
+		coll := resetStages[rc.stage]
+		ids, err := r.visibleIDs(coll, rc.after, limit-len(resp.Changes)+1)
+		if err != nil {
+			return nil, err
+		}
+		room := limit - len(resp.Changes)
+		more := len(ids) > room
+		if more {
+			ids = ids[:room]
+		}
+		states, err := r.loadStates(map[string][]string{coll: ids})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if data, ok := states[coll+"/"+id]; ok {
+				resp.Changes = append(resp.Changes, change{Collection: coll, ID: id, Op: opPut, Data: data})
+			}
+		}
+		if more {
+			rc.after = ids[len(ids)-1]
+			resp.HasMore = true
+			resp.Cursor = rc.String()
+			return resp, nil
+		}
+		rc.stage, rc.after = rc.stage+1, ""
+		if len(resp.Changes) >= limit && rc.stage < len(resetStages) {
+			resp.HasMore = true
+			resp.Cursor = rc.String()
+			return resp, nil
+		}
+	}
+	resp.Cursor = strconv.FormatInt(rc.high, 10)
+	return resp, nil
+}
+
+// visibleIDs lists ids of coll that the citizen sees, after `after`, in id order.
+func (r *reader) visibleIDs(coll, after string, limit int) ([]string, error) {
+	var q string
+	switch coll {
+	case "requests":
+		q = "SELECT [[id]] FROM [[requests]] WHERE [[citizen]] = {:c} AND [[id]] > {:after} ORDER BY [[id]] LIMIT {:limit}"
+	case "request_events":
+		q = "SELECT [[e.id]] FROM [[request_events]] e JOIN [[requests]] r ON [[r.id]] = [[e.request]] WHERE [[r.citizen]] = {:c} AND [[e.public]] = TRUE AND [[e.id]] > {:after} ORDER BY [[e.id]] LIMIT {:limit}"
+	case "receipts":
+		q = "SELECT [[x.id]] FROM [[receipts]] x JOIN [[requests]] r ON [[r.id]] = [[x.request]] WHERE [[r.citizen]] = {:c} AND [[x.id]] > {:after} ORDER BY [[x.id]] LIMIT {:limit}"
+	}
+	var ids []string
+	if err := r.db.NewQuery(q).Bind(dbx.Params{"c": r.citizen, "after": after, "limit": limit}).Column(&ids); err != nil {
+		return nil, fmt.Errorf("list %s: %w", coll, err)
+	}
+	return ids, nil
+}

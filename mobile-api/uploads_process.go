@@ -1,0 +1,175 @@
+package mobileapi
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"civicdesk/photos"
+	"civicdesk/workflow"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// finish checks a completely received upload (size, sha256), runs the photo
+// pipeline and binds the result: attached to its request if that exists,
+// else kept as `ready` until request.create names it. It is idempotent and
+// returns the upload's row as it stands afterwards.
+func (u *uploads) finish(id string) (*uploadRow, error) {
+	u.process <- struct{}{}
+	defer func() { <-u.process }()
+
+	row, err := findUpload(u.app.DB(), id)
+	if err != nil {
+		return nil, fmt.Errorf("load upload %s: %w", id, err)
+	}
+	if row.Status != uploadUploading {
+		return row, nil // processed by an earlier attempt
+	}
+
+	data, err := os.ReadFile(filepath.Join(tusDir(u.app), id))
+	if err != nil {
+		return nil, fmt.Errorf("read upload %s: %w", id, err)
+	}
+	if int64(len(data)) != row.Size {
+		return u.reject(row, "size_mismatch", fmt.Sprintf("Received %d bytes, announced %d.", len(data), row.Size))
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != row.SHA256 {
+		return u.reject(row, "checksum_mismatch", "The photo's sha256 does not match what was announced; it was damaged on the way. Upload it again.")
+	}
+	photo, err := photos.Process(data)
+	data = nil // let the raw bytes go before the next allocation
+	var pe *photos.Error
+	if errors.As(err, &pe) {
+		return u.reject(row, pe.Code, pe.Message)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("process upload %s: %w", id, err)
+	}
+
+	name := id + photo.Ext
+	if err := writeDurably(filepath.Join(processedDir(u.app), name), photo.Data); err != nil {
+		return nil, err
+	}
+
+	var refusal *mutationError
+	err = u.app.RunInTransaction(func(tx core.App) error {
+		row, err := findUpload(tx.DB(), id)
+		if err != nil {
+			return fmt.Errorf("reload upload %s: %w", id, err)
+		}
+		if row.Status != uploadUploading {
+			return nil
+		}
+		if err := setUploadStatus(tx, id, uploadReady, "", "", dbx.Params{"processed": name}); err != nil {
+			return err
+		}
+		if row.RequestID == "" {
+			return nil
+		}
+		req, err := tx.FindRecordById("requests", row.RequestID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && req.GetString("citizen") != row.Citizen) {
+			return nil // its request.create has not arrived yet: attach then
+		}
+		if err != nil {
+			return fmt.Errorf("load request %s: %w", row.RequestID, err)
+		}
+		row.Processed = name
+		err = attachRows(tx, req, workflow.Actor{Kind: workflow.ActorCitizen, ID: row.Citizen}, []*uploadRow{row})
+		if rej, cerr := classify(err); cerr != nil {
+			return cerr
+		} else if rej != nil {
+			refusal = rej
+			return errRedo // roll back the half-done attach; record the refusal below
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errRedo):
+		_ = os.Remove(filepath.Join(processedDir(u.app), name))
+		return u.reject(row, "photo_refused", refusal.Message)
+	case err != nil:
+		return nil, err
+	}
+	u.removeTus(id)
+	return findUpload(u.app.DB(), id)
+}
+
+// reject marks the upload refused and drops its bytes: nothing is attached.
+func (u *uploads) reject(row *uploadRow, code, msg string) (*uploadRow, error) {
+	if err := setUploadStatus(u.app, row.AttachmentID, uploadRejected, code, msg, nil); err != nil {
+		return nil, err
+	}
+	u.removeTus(row.AttachmentID)
+	return findUpload(u.app.DB(), row.AttachmentID)
+}
+
+// forget deletes an upload entirely (row and files).
+func (u *uploads) forget(row *uploadRow) error {
+	u.removeTus(row.AttachmentID)
+	if row.Processed != "" {
+		_ = os.Remove(filepath.Join(processedDir(u.app), row.Processed))
+	}
+	_, err := u.app.DB().Delete("sync_uploads", dbx.HashExp{"attachment_id": row.AttachmentID}).Execute()
+	return err
+}
+
+func (u *uploads) removeTus(id string) {
+	_ = os.Remove(filepath.Join(tusDir(u.app), id))
+	_ = os.Remove(filepath.Join(tusDir(u.app), id+".info"))
+}
+
+// writeDurably writes data to path through a synced temporary file, so a
+// crash leaves either the whole file or none.
+func writeDurably(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	return nil
+}
+
+// PruneUploads removes uploads that never got bound to a request (still
+// uploading, processed but unclaimed, or rejected) and were last touched
+// before olderThan ago, with their files. Attached uploads keep their small
+// row, so a client resuming late still learns its photo is stored. The jobs
+// package runs it daily with 30 days.
+func PruneUploads(app core.App, olderThan time.Duration) (int, error) {
+	cutoff, _ := types.ParseDateTime(time.Now().Add(-olderThan))
+	var rows []*uploadRow
+	err := app.DB().NewQuery("SELECT * FROM [[sync_uploads]] WHERE [[status]] != {:attached} AND [[updated]] < {:cutoff}").
+		Bind(dbx.Params{"attached": uploadAttached, "cutoff": cutoff.String()}).All(&rows)
+	if err != nil {
+		return 0, fmt.Errorf("list stale uploads: %w", err)
+	}
+	u := &uploads{app: app}
+	for _, row := range rows {
+		if err := u.forget(row); err != nil {
+			return 0, fmt.Errorf("prune upload %s: %w", row.AttachmentID, err)
+		}
+	}
+	return len(rows), nil
+}
