@@ -1,0 +1,199 @@
+// The citizen app's shell: language, router, navigation, sync indicator,
+// service worker registration and updates.
+import { h } from './dom.js';
+import { t, detectLang, loadLang, lang } from './i18n.js';
+import { session, onSession, refresh, saveLang, NetworkError } from './api.js';
+import { get, put, wipe } from './db.js';
+import { loadCatalog } from './catalog.js';
+import * as sync from './sync.js';
+import * as realtime from './realtime.js';
+import { refreshLang as refreshPushLang } from './push.js';
+import { authView } from './views/auth.js';
+import { servicesView, formView } from './views/file.js';
+import { listView, detailView } from './views/requests.js';
+import { receiptsView } from './views/receipts.js';
+import { settingsView } from './views/settings.js';
+
+/** app is the shared state the views read. */
+export const app = { catalog: null, flash: null, installPrompt: null };
+
+const ROUTES = [
+  [/^\/signin\/?$/, () => authView('signin'), { public: true }],
+  [/^\/signup\/?$/, () => authView('signup'), { public: true }],
+  [/^\/signin\/code\/?$/, () => authView('otp'), { public: true }],
+  [/^\/new\/?$/, servicesView],
+  [/^\/new\/([a-z0-9_-]+)\/?$/, (m) => formView(m[1])],
+  [/^\/requests\/?$/, listView, { live: true }],
+  [/^\/requests\/([^/]+)\/?$/, (m) => detailView(decodeURIComponent(m[1])), { live: true }],
+  [/^\/receipts\/?$/, receiptsView, { live: true }],
+  [/^\/settings\/?$/, settingsView],
+];
+const NAV = [['/new', 'nav.new'], ['/requests', 'nav.requests'], ['/receipts', 'nav.receipts'], ['/settings', 'nav.settings']];
+let currentRoute = null;
+let renderSeq = 0;
+
+/** navigate shows path (pushing history unless replace). */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render(true);
+}
+
+/** rerender redraws the current view (data or language changed), keeping focus where possible. */
+export function rerender(force = false) { return render(false, force); }
+
+async function render(isNavigation, force = false) {
+  const seq = ++renderSeq;
+  let path = location.pathname;
+  if (path === '/' || path === '/index.html') { navigate(session() ? '/new' : '/signin', { replace: true }); return; }
+  let match = null;
+  let route = null;
+  for (const r of ROUTES) { match = path.match(r[0]); if (match) { route = r; break; } }
+  if (!route) { navigate('/', { replace: true }); return; }
+  const opts = route[2] || {};
+  if (!opts.public && !session()) { navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true }); return; }
+  if (!isNavigation && !force && currentRoute === route && !opts.live) return; // keep a half-filled form intact
+  const focusedId = document.activeElement && document.activeElement.id;
+  const node = await route[1](match);
+  if (seq !== renderSeq) return; // a newer render started meanwhile
+  currentRoute = route;
+  const main = document.getElementById('main');
+  main.replaceChildren(node);
+  renderNav(path);
+  const h1 = main.querySelector('h1');
+  document.title = `${h1 ? h1.textContent : ''} — ${t('app.name')}`;
+  if (isNavigation) {
+    if (h1) { h1.tabIndex = -1; h1.focus(); }
+  } else if (focusedId) {
+    const el = document.getElementById(focusedId);
+    if (el) el.focus();
+  }
+}
+
+function renderNav(path) {
+  const nav = document.getElementById('nav');
+  nav.hidden = !session();
+  nav.setAttribute('aria-label', t('nav.label'));
+  nav.replaceChildren(h('ul', {}, NAV.map(([href, key]) => h('li', {},
+    h('a', { href, 'aria-current': path === href || path.startsWith(`${href}/`) ? 'page' : null }, t(key))))));
+}
+
+function translateShell() {
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang-select').value = lang();
+  updateIndicator();
+}
+
+/** updateIndicator shows what waits to be sent ("3 requests waiting to send"). */
+export async function updateIndicator() {
+  const el = document.getElementById('sync-status');
+  if (!session()) { el.textContent = ''; return; }
+  const pend = await sync.pending();
+  const st = sync.state;
+  let text;
+  let kind = 'busy';
+  if (st.photo) {
+    const pct = st.photo.total ? Math.floor((100 * st.photo.sent) / st.photo.total) : 0;
+    text = t('sync.photo', { i: st.photo.i, n: st.photo.n, pct });
+  } else if (pend.requests > 0) {
+    text = t('sync.waiting', { n: pend.requests });
+    if (st.phase === 'offline' || !navigator.onLine) text += ` ${t('sync.offline')}`;
+    else if (st.phase === 'error') text += ` ${t('sync.retrying')}`;
+    else if (st.phase === 'auth') text += ` ${t('sync.signin')}`;
+  } else if (st.phase === 'offline' || !navigator.onLine) {
+    text = t('sync.offlineIdle');
+  } else {
+    text = t('sync.allSent');
+    kind = 'ok';
+  }
+  // avoid re-announcing an identical message on every progress tick
+  if (el.textContent !== text) el.textContent = text;
+  el.dataset.state = kind;
+}
+
+/** signedIn binds this device's data to the citizen (another citizen's data is wiped). */
+export async function signedIn(record) {
+  const prev = await get('meta', 'citizen');
+  if (prev && prev !== record.id) await wipe();
+  await put('meta', record.id, 'citizen');
+  if (record.lang !== lang()) saveLang(lang()).catch(() => {});
+  startSession();
+}
+
+function startSession() {
+  const s = session();
+  if (!s) return;
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  if (navigator.onLine) realtime.connect(s.token, s.record.id, () => sync.kick('poke'));
+  sync.kick('start');
+}
+
+async function switchLang(l) {
+  await loadLang(l, { remember: true });
+  app.catalog = await loadCatalog(lang()).catch(() => app.catalog);
+  translateShell();
+  await rerender(true);
+  if (session()) {
+    saveLang(l).catch(() => {});
+    refreshPushLang().catch(() => {});
+  }
+}
+
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('/service-worker.js', { scope: '/' }).then((reg) => {
+    const offer = (w) => {
+      // a new version waits: take it over only on request, then reload, so
+      // the page never runs a mix of old and new files
+      const box = document.getElementById('update');
+      box.replaceChildren(h('span', {}, t('update.ready')),
+        h('button', { type: 'button', onclick: () => w.postMessage({ type: 'skipWaiting' }) }, t('update.reload')));
+      box.hidden = false;
+    };
+    if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const w = reg.installing;
+      w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w); });
+    });
+  }).catch((err) => console.warn('service worker:', err.message));
+  let reloading = false;
+  const hadController = !!navigator.serviceWorker.controller;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (hadController && !reloading) { reloading = true; location.reload(); }
+  });
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data && e.data.type === 'sync') sync.kick('push');
+    if (e.data && e.data.type === 'open' && e.data.url) navigate(e.data.url);
+  });
+}
+
+async function boot() {
+  await loadLang(detectLang());
+  translateShell();
+  document.getElementById('lang-select').addEventListener('change', (e) => switchLang(e.target.value));
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest('a[href]');
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target) return;
+    const url = new URL(a.href, location.href);
+    if (url.origin !== location.origin || /^\/(api|_|verify|staff)\//.test(url.pathname) || a.hasAttribute('download')) return;
+    e.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+  addEventListener('popstate', () => render(true));
+  addEventListener('online', () => { updateIndicator(); startSession(); });
+  addEventListener('offline', () => { realtime.disconnect(); updateIndicator(); });
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') sync.kick('visible'); });
+  addEventListener('beforeinstallprompt', (e) => { e.preventDefault(); app.installPrompt = e; });
+  sync.onChange(({ data }) => { updateIndicator(); if (data) rerender(); });
+  onSession((s) => { if (!s) { realtime.disconnect(); updateIndicator(); render(true); } });
+  registerServiceWorker();
+  app.catalog = await loadCatalog(lang()).catch((err) => { console.warn('catalog:', err.message); return null; });
+  await render(true);
+  if (session()) {
+    startSession();
+    refresh().catch((err) => { if (!(err instanceof NetworkError)) console.warn(err); });
+  }
+}
+
+boot();
+

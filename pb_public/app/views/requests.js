@@ -1,0 +1,179 @@
+// My requests: the list and one request's detail (timeline, status, notes,
+// comment, cancel). Everything here reads IndexedDB, so it works offline.
+import { h, announce } from '../dom.js';
+import { t, loc, fmtDate, fmtMoney } from '../i18n.js';
+import { get, getAll } from '../db.js';
+import { pending, addComment, cancelRequest } from '../sync.js';
+import { app } from '../main.js';
+
+const STATUSES = ['received', 'in_progress', 'waiting_citizen', 'resolved', 'rejected', 'cancelled'];
+const COMMENT_MAX = 2000;
+const comments = new Map(); // requestId -> unsent draft text (survives re-renders)
+
+/** statusText names a status in the shown language. */
+export function statusText(s) {
+  return STATUSES.includes(s) ? t(`status.${s}`) : s;
+}
+
+/** serviceOf finds a request's service in the catalogue (by code or record id). */
+export function serviceOf(row) {
+  const list = (app.catalog && app.catalog.services) || [];
+  return list.find((s) => s.code === row.service || (s.id && s.id === row.service) || s.code === row.service_code) || null;
+}
+
+/** serviceName gives the request's service name (catalogue, then stored name). */
+export function serviceName(row) {
+  const s = serviceOf(row);
+  return (s && s.name) || row.serviceName || row.service_name || row.service_code || row.service || '';
+}
+
+function badge(row, pend) {
+  if (row._rejected) return h('span', { class: 'badge failed' }, t('req.rejectedBadge'));
+  if (row._local) return h('span', { class: 'badge pending' }, t('req.waiting'));
+  const b = h('span', { class: `badge ${row.status}` }, statusText(row.status));
+  if (pend && (pend.mutations.length || pend.photos)) return [b, ' ', h('span', { class: 'badge pending' }, t('req.changesWaiting'))];
+  return b;
+}
+
+const byNewest = (a, b) => String(b.created || '').localeCompare(String(a.created || ''));
+
+/** listView lists the citizen's requests, newest first. */
+export async function listView() {
+  const [rows, pend] = await Promise.all([getAll('requests'), pending()]);
+  rows.sort(byNewest);
+  const section = h('section', {}, h('h1', {}, t('req.title')));
+  if (!rows.length) {
+    section.append(h('p', {}, t('req.empty')), h('p', {}, h('a', { href: '/new', class: 'button' }, t('nav.new'))));
+    return section;
+  }
+  section.append(h('ul', { class: 'cards', id: 'request-list' }, rows.map((r) => h('li', {},
+    h('a', { class: 'card', href: `/requests/${r.id}` },
+      h('span', { class: 'card-title' }, serviceName(r)),
+      h('span', {}, r.number ? `${t('req.number')} ${r.number}` : t('req.pendingNumber')), ' · ',
+      badge(r, pend.byRequest.get(r.id)), ' · ',
+      h('span', { class: 'muted' }, fmtDate(r.created)))))));
+  return section;
+}
+
+function answerText(f, v) {
+  if (v === undefined || v === null || v === '') return '';
+  const name = (k) => { const o = (f.values || []).find((x) => x.key === k); return o ? loc(o.name) : String(k); };
+  switch (f.datatype) {
+    case 'boolean': return v === true || v === 'true' ? t('file.yes') : t('file.no');
+    case 'singlevaluelist': return name(v);
+    case 'multivaluelist': return (Array.isArray(v) ? v : [v]).map(name).join(', ');
+    case 'datetime': return fmtDate(v);
+    default: return String(v);
+  }
+}
+
+function eventText(ev) {
+  switch (ev.type) {
+    case 'created': return t('ev.created');
+    case 'status': return t('ev.status', { status: statusText(ev.to_status) });
+    case 'comment': return t('ev.comment');
+    case 'assignment': return t('ev.assignment');
+    case 'photo': return t('ev.photo');
+    case 'payment': return t('ev.payment');
+    default: return ev.type;
+  }
+}
+
+function photoURLs(row) {
+  for (const k of ['photoUrls', 'photo_urls', 'thumbUrls', 'thumbs', 'thumbnails']) {
+    if (Array.isArray(row[k])) return row[k].map((x) => (typeof x === 'string' ? x : (x && (x.thumb || x.url)))).filter(Boolean);
+  }
+  return (Array.isArray(row.photos) ? row.photos : []).filter((x) => typeof x === 'string' && /^(https?:)?\//.test(x));
+}
+
+/** detailView shows one request. */
+export async function detailView(id) {
+  const row = await get('requests', id);
+  if (!row) {
+    return h('section', {}, h('h1', {}, t('req.notFoundTitle')), h('p', {}, t('req.notFound')), h('p', {}, h('a', { href: '/requests' }, t('req.back'))));
+  }
+  const [events, receipts, pend, atts, rejections] = await Promise.all([
+    getAll('events', 'request', id), getAll('receipts', 'request', id), pending(), getAll('attachments', 'request', id), get('meta', 'rejections'),
+  ]);
+  const mine = pend.byRequest.get(id) || { mutations: [], photos: 0, failedPhotos: [] };
+  const svc = serviceOf(row);
+  const flash = app.flash;
+  app.flash = null;
+  const cancelPending = mine.mutations.some((m) => m.name === 'request.cancel');
+
+  const facts = h('dl', { class: 'facts' },
+    h('dt', {}, t('req.number')), h('dd', { id: 'request-number' }, row.number || t('req.pendingNumber')),
+    h('dt', {}, t('req.status')), h('dd', { id: 'request-status' }, badge(row, mine)),
+    h('dt', {}, t('req.filed')), h('dd', {}, fmtDate(row.created)),
+    row.address ? [h('dt', {}, t('file.address')), h('dd', {}, row.address)] : null,
+    row.location && (row.location.lat || row.location.lon) ? [h('dt', {}, t('file.location')), h('dd', {}, `${Number(row.location.lat).toFixed(5)}, ${Number(row.location.lon).toFixed(5)}`)] : null,
+    row.fee ? [h('dt', {}, t('req.fee')), h('dd', {}, fmtMoney(row.fee, row.currency))] : null,
+    row.status_note ? [h('dt', {}, t('req.note')), h('dd', {}, row.status_note)] : null);
+
+  const answers = [];
+  for (const f of (svc && svc.fields) || []) {
+    const text = answerText(f, (row.answers || {})[f.code]);
+    if (text) answers.push(h('dt', {}, loc(f.label) || f.code), h('dd', {}, text));
+  }
+  if (row.description) answers.push(h('dt', {}, t('file.description')), h('dd', {}, row.description));
+
+  const notices = [];
+  if (flash) notices.push(h('p', { class: 'note ok', role: 'status' }, flash));
+  if (row._rejected) notices.push(h('p', { class: 'note bad' }, t('req.notAccepted', { reason: row._rejected.message || row._rejected.code || '' })));
+  else if (row._local) notices.push(h('p', { class: 'note warn' }, t('req.waitingLong')));
+  if (mine.photos) notices.push(h('p', { class: 'note warn' }, t('req.photosPending', { n: mine.photos })));
+  for (const f of mine.failedPhotos) notices.push(h('p', { class: 'note bad' }, t('req.photoRefused', { reason: f.message || f.status })));
+  if (cancelPending) notices.push(h('p', { class: 'note warn' }, t('req.cancelling')));
+  for (const r of (rejections || []).filter((x) => x.requestId === id)) {
+    notices.push(h('p', { class: 'note bad' }, t(r.name === 'request.cancel' ? 'req.cancelRefused' : 'req.commentRefused', { reason: (r.error && r.error.message) || '' })));
+  }
+
+  const localPhotos = atts.filter((a) => a.data).map((a, i) => h('li', {}, h('img', { src: URL.createObjectURL(new Blob([a.data], { type: a.type })), alt: t('file.photoAlt', { i: i + 1 }) })));
+  const serverPhotos = photoURLs(row).map((u, i) => h('li', {}, h('img', { src: u, alt: t('file.photoAlt', { i: i + 1 }), loading: 'lazy' })));
+
+  events.sort((a, b) => String(a.created || '').localeCompare(String(b.created || '')));
+  const timeline = events.map((ev) => h('li', {},
+    h('strong', {}, eventText(ev)), ' ', h('span', { class: 'muted' }, fmtDate(ev.created)),
+    ev.author_type ? h('span', { class: 'muted' }, ` · ${t(ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,
+    ev.message ? h('p', {}, ev.message) : null));
+  for (const m of mine.mutations.filter((x) => x.name === 'request.comment')) {
+    timeline.push(h('li', {}, h('strong', {}, t('ev.comment')), ' ', h('span', { class: 'badge pending' }, t('req.waiting')), h('p', {}, m.args.message)));
+  }
+
+  const closed = ['resolved', 'rejected', 'cancelled'].includes(row.status);
+  let commentForm = null;
+  if (!row._local && !closed) {
+    const ta = h('textarea', { id: 'comment', maxlength: COMMENT_MAX, 'aria-describedby': 'comment-err', oninput: (e) => comments.set(id, e.target.value) }, comments.get(id) || '');
+    const err = h('p', { class: 'err', id: 'comment-err' });
+    commentForm = h('form', { novalidate: true, id: 'comment-form' },
+      h('h2', {}, h('label', { for: 'comment' }, t('req.comment'))), ta, err,
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('req.commentSend'))));
+    commentForm.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const msg = ta.value.trim();
+      if (!msg) { err.textContent = t('err.required', { field: t('req.comment') }); ta.setAttribute('aria-invalid', 'true'); ta.focus(); announce(err.textContent); return; }
+      comments.delete(id);
+      await addComment(id, msg);
+      announce(t('req.commentQueued'));
+    });
+  }
+  let cancel = null;
+  if (row.status === 'received' && !row._local && !cancelPending) {
+    cancel = h('button', { type: 'button', class: 'danger', id: 'cancel-request', onclick: async () => {
+      if (!confirm(t('req.cancelConfirm'))) return;
+      await cancelRequest(id);
+      announce(t('req.cancelling'));
+    } }, t('req.cancel'));
+  }
+
+  return h('section', {},
+    h('p', {}, h('a', { href: '/requests' }, t('req.back'))),
+    h('h1', {}, serviceName(row)),
+    notices, facts,
+    answers.length ? [h('h2', {}, t('req.answers')), h('dl', { class: 'facts' }, answers)] : null,
+    localPhotos.length || serverPhotos.length ? [h('h2', {}, t('file.photos')), h('ul', { class: 'thumbs' }, serverPhotos, localPhotos)] : null,
+    receipts.length ? h('p', {}, h('a', { href: '/receipts' }, t('req.receipts', { n: receipts.length }))) : null,
+    h('h2', {}, t('req.timeline')),
+    timeline.length ? h('ol', { class: 'timeline' }, timeline) : h('p', { class: 'muted' }, t('req.noEvents')),
+    commentForm, cancel ? h('div', { class: 'actions' }, cancel) : null);
+}
