@@ -15,6 +15,7 @@ import (
 	"civicdesk/testkit"
 	"civicdesk/workflow"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -36,7 +37,7 @@ type matrixRow struct {
 	fresh func(t *testing.T) *core.Record
 	// createBody returns a create payload (nil = create is not part of this row)
 	createBody  func() string
-	updateBody  string
+	updateBody  func() string
 	updateField string
 	allowed     map[string][]string // op -> actors
 }
@@ -85,7 +86,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			createBody: func() string {
 				return fmt.Sprintf(`{"email":%q,"password":"long-enough-pass","passwordConfirm":"long-enough-pass"}`, unique("new")+"@example.org")
 			},
-			updateBody: `{"name":"Changed Name"}`, updateField: "name",
+			updateBody: func() string { return fmt.Sprintf(`{"name":%q}`, unique("Name ")) }, updateField: "name",
 			allowed: map[string][]string{
 				"list": {"citizenA", "supervisor", "superuser"}, "view": {"citizenA", "clerkX", "supervisor", "superuser"},
 				"create": all, "update": {"superuser"}, "delete": superOnly,
@@ -94,7 +95,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{
 			label: "citizens_self_update", collection: "citizens",
 			target:     func(*testing.T) *core.Record { return w.CitizenA },
-			updateBody: `{"name":"Maria R."}`, updateField: "name",
+			updateBody: func() string { return fmt.Sprintf(`{"name":%q}`, unique("Maria R")) }, updateField: "name",
 			allowed: map[string][]string{"update": {"citizenA", "superuser"}},
 		},
 		{
@@ -110,7 +111,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			createBody: func() string {
 				return fmt.Sprintf(`{"email":%q,"password":"long-enough-pass","passwordConfirm":"long-enough-pass","name":"New","role":"supervisor"}`, unique("st")+"@example.org")
 			},
-			updateBody: `{"role":"supervisor"}`, updateField: "role",
+			updateBody: constBody(`{"role":"supervisor"}`), updateField: "role",
 			allowed: map[string][]string{
 				"list": {"clerkX", "clerkY", "supervisor", "superuser"}, "view": {"clerkX", "clerkY", "supervisor", "superuser"},
 				"create": superOnly, "update": superOnly, "delete": superOnly,
@@ -118,24 +119,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 		},
 		{
 			label: "departments", collection: "departments",
-			target: func(*testing.T) *core.Record { rec, _ := w.App.FindRecordById("departments", w.Departments["roads"]); return rec },
+			target: func(*testing.T) *core.Record {
+				rec, _ := w.App.FindRecordById("departments", w.Departments["roads"])
+				return rec
+			},
 			fresh: func(t *testing.T) *core.Record {
 				return newRecord(t, w, "departments", map[string]any{"code": unique("d"), "name": "Temp"})
 			},
 			createBody: func() string { return fmt.Sprintf(`{"code":%q,"name":"New department"}`, unique("nd")) },
-			updateBody: `{"name":"Renamed"}`, updateField: "name",
+			updateBody: constBody(`{"name":"Renamed"}`), updateField: "name",
 			allowed: map[string][]string{"list": all, "view": all, "create": superOnly, "update": superOnly, "delete": superOnly},
 		},
 		{
 			label: "services", collection: "services",
-			target: func(*testing.T) *core.Record { rec, _ := w.App.FindRecordById("services", w.Services["pothole"]); return rec },
+			target: func(*testing.T) *core.Record {
+				rec, _ := w.App.FindRecordById("services", w.Services["pothole"])
+				return rec
+			},
 			fresh: func(t *testing.T) *core.Record {
 				return newRecord(t, w, "services", map[string]any{"code": unique("sv"), "name": "Temp", "department": w.Departments["roads"], "location": "none", "photos": "none", "active": true})
 			},
 			createBody: func() string {
 				return fmt.Sprintf(`{"code":%q,"name":"New","department":%q,"location":"none","photos":"none","active":true}`, unique("ns"), w.Departments["roads"])
 			},
-			updateBody: `{"active":false}`, updateField: "active",
+			updateBody: constBody(`{"active":false}`), updateField: "active",
 			allowed: map[string][]string{"list": all, "view": all, "create": superOnly, "update": superOnly, "delete": superOnly},
 		},
 		{
@@ -145,7 +152,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			createBody: func() string {
 				return fmt.Sprintf(`{"citizen":%q,"service":%q,"answers":{"size":"small"},"location":{"lat":44.4,"lon":8.9}}`, w.CitizenA.Id, w.Services["pothole"])
 			},
-			updateBody: `{"priority":"urgent"}`, updateField: "priority",
+			updateBody: constBody(`{"priority":"urgent"}`), updateField: "priority",
 			allowed: map[string][]string{
 				"list": ownerAndStaff, "view": ownerAndStaff, "create": {"citizenA", "superuser"},
 				"update": {"clerkX", "supervisor", "superuser"}, "delete": superOnly,
@@ -158,7 +165,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			createBody: func() string {
 				return fmt.Sprintf(`{"request":%q,"type":"comment","message":"Any news?","public":true}`, reqA.Id)
 			},
-			updateBody: `{"public":false}`, updateField: "public",
+			updateBody: constBody(`{"public":false}`), updateField: "public",
 			allowed: map[string][]string{
 				"list": ownerAndStaff, "view": ownerAndStaff, "create": ownerAndStaff,
 				"update": {"clerkX", "supervisor", "superuser"}, "delete": nil, // append-only, even for superusers
@@ -176,18 +183,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 			createBody: func() string {
 				return fmt.Sprintf(`{"request":%q,"code":"CR1:FORGED","kind":"payment","issued_at":"2026-11-25 10:00:00.000Z"}`, reqA.Id)
 			},
-			updateBody: `{"revoked":true}`, updateField: "revoked",
+			updateBody: constBody(`{"revoked":true}`), updateField: "revoked",
 			allowed: map[string][]string{"list": ownerAndStaff, "view": ownerAndStaff, "create": superOnly, "update": superOnly, "delete": superOnly},
 		},
 		{
 			label: "push_subscriptions", collection: "push_subscriptions",
 			target: func(*testing.T) *core.Record { return sub },
-			fresh:  func(t *testing.T) *core.Record { return newSubscription(t, w, w.CitizenA) },
+			fresh: func(t *testing.T) *core.Record {
+				trimSubscriptions(t, w, w.CitizenA, sub)
+				return newSubscription(t, w, w.CitizenA)
+			},
 			createBody: func() string {
+				trimSubscriptions(t, w, w.CitizenA, sub)
 				p, a := pushKeys(t)
 				return fmt.Sprintf(`{"citizen":%q,"endpoint":"https://fcm.googleapis.com/fcm/send/%s","keys":{"p256dh":%q,"auth":%q},"lang":"it"}`, w.CitizenA.Id, unique("e"), p, a)
 			},
-			updateBody: `{"lang":"hu"}`, updateField: "lang",
+			updateBody: constBody(`{"lang":"hu"}`), updateField: "lang",
 			allowed: map[string][]string{
 				"list": {"citizenA", "superuser"}, "view": {"citizenA", "superuser"},
 				"create": superOnly, "update": superOnly, "delete": {"citizenA", "superuser"},
@@ -200,7 +211,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return newRecord(t, w, "api_clients", map[string]any{"name": unique("client"), "active": true})
 			},
 			createBody: func() string { return fmt.Sprintf(`{"name":%q,"active":true}`, unique("nc")) },
-			updateBody: `{"active":false}`, updateField: "active",
+			updateBody: constBody(`{"active":false}`), updateField: "active",
 			allowed: map[string][]string{"list": superOnly, "view": superOnly, "create": superOnly, "update": superOnly, "delete": superOnly},
 		},
 	}
@@ -234,8 +245,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 							t.Fatalf("leak: status %d body %s", res.Status, res.Body)
 						}
 					case "create":
+						body := row.createBody()
 						before, _ := w.App.CountRecords(row.collection)
-						res := w.Do(t, http.MethodPost, base(row.collection), token, row.createBody())
+						res := w.Do(t, http.MethodPost, base(row.collection), token, body)
 						after, _ := w.App.CountRecords(row.collection)
 						if want && (res.Status != http.StatusOK || after != before+1) {
 							t.Fatalf("status %d (count %d->%d), want created: %s", res.Status, before, after, res.Body)
@@ -253,7 +265,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 							t.Fatal(err)
 						}
 						beforeVal := fmt.Sprint(stored.Get(row.updateField))
-						res := w.Do(t, http.MethodPatch, base(row.collection)+"/"+target.Id, token, row.updateBody)
+						res := w.Do(t, http.MethodPatch, base(row.collection)+"/"+target.Id, token, row.updateBody())
 						fresh, err := w.App.FindRecordById(row.collection, target.Id)
 						if err != nil {
 							t.Fatal(err)
@@ -353,4 +365,22 @@ func newSubscription(t *testing.T, w *testkit.World, citizen *core.Record) *core
 		"citizen": citizen.Id, "endpoint": "https://fcm.googleapis.com/fcm/send/" + unique("sub"),
 		"keys": string(keys), "lang": "it",
 	})
+}
+
+func constBody(b string) func() string { return func() string { return b } }
+
+// trimSubscriptions deletes citizen's subscriptions but keep, so fresh ones stay under the device limit.
+func trimSubscriptions(t *testing.T, w *testkit.World, citizen, keep *core.Record) {
+	t.Helper()
+	subs, err := w.App.FindAllRecords("push_subscriptions", dbx.HashExp{"citizen": citizen.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs {
+		if s.Id != keep.Id {
+			if err := w.App.Delete(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -1,0 +1,232 @@
+// Command records measures what the request workflow costs: creates/s of
+// `requests` through the records API (rules, hooks, numbering, events, change
+// rows, receipt, push outbox) against creates/s of a plain collection with no
+// hooks, on the same server in the same run. It prints figures; it asserts
+// nothing.
+//
+//	go run ./bench/records -bin bin/civicdesk -duration 10s -c 16
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/civicdesk", "civicdesk binary")
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured round")
+	conc := flag.Int("c", 16, "concurrent clients")
+	rounds := flag.Int("rounds", 2, "alternating rounds per target (plain, requests, plain, ...)")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "civicdesk-bench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	addr := freeAddr()
+	base := "http://" + addr
+	run := func(args ...string) {
+		cmd := exec.Command(*bin, append(args, "--dir", dir)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	run("demo")
+	run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
+	srv := exec.Command(*bin, "serve", "--http", addr, "--dir", dir)
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	waitHealthy(base)
+
+	su := authToken(base, "_superusers", "bench@civicdesk.example", "bench-password-123")
+	citizenTok, citizenID := authTokenAndID(base, "citizens", "citizen@demo.civicdesk.example", "civicdesk-demo-2026")
+	// the default rate limits would throttle one load generator IP: lift them for the bench only
+	must(call(base, http.MethodPatch, "/api/settings", su, map[string]any{"rateLimits": map[string]any{"enabled": false}}, nil))
+	// the baseline: a plain collection with the same field kinds and an open create rule, no hooks
+	must(call(base, http.MethodPost, "/api/collections", su, map[string]any{
+		"name": "bench_plain", "type": "base", "createRule": "",
+		"fields": []map[string]any{
+			{"name": "service", "type": "text"}, {"name": "answers", "type": "json"},
+			{"name": "location", "type": "geoPoint"}, {"name": "address", "type": "text"},
+			{"name": "citizen", "type": "text"}, {"name": "status", "type": "text"},
+		},
+	}, nil))
+	var services struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	must(call(base, http.MethodGet, "/api/collections/services/records?filter=code%3D%27pothole%27", "", nil, &services))
+	pothole := services.Items[0].ID
+
+	plainBody := func() any {
+		return map[string]any{"service": pothole, "answers": map[string]any{"size": "large", "danger": true},
+			"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "address": "Via Roma 1", "citizen": citizenID, "status": "received"}
+	}
+	requestBody := func() any {
+		return map[string]any{"service": pothole, "answers": map[string]any{"size": "large", "danger": true},
+			"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "address": "Via Roma 1", "citizen": citizenID}
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc * 2}, Timeout: 30 * time.Second}
+	results := map[string][]result{}
+	for r := 0; r < *rounds; r++ {
+		results["plain"] = append(results["plain"], load(client, base+"/api/collections/bench_plain/records", citizenTok, plainBody, *conc, *duration))
+		results["requests"] = append(results["requests"], load(client, base+"/api/collections/requests/records", citizenTok, requestBody, *conc, *duration))
+	}
+
+	fmt.Printf("records API creates, %d clients, %d x %s rounds each (synchronous=FULL, request logs on)\n", *conc, *rounds, *duration)
+	best := map[string]float64{}
+	for _, name := range []string{"plain", "requests"} {
+		for i, res := range results[name] {
+			fmt.Printf("  %-9s round %d: %7.0f creates/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", name, i+1, res.rate, res.p50, res.p95, res.errors)
+			if res.rate > best[name] {
+				best[name] = res.rate
+			}
+		}
+	}
+	ratio := best["requests"] / best["plain"]
+	fmt.Printf("best: plain %.0f/s, requests %.0f/s -> requests/plain = %.2f (workflow cost %.0f%%)\n",
+		best["plain"], best["requests"], ratio, (1-ratio)*100)
+}
+
+type result struct {
+	rate     float64
+	p50, p95 float64
+	errors   int64
+}
+
+func load(client *http.Client, url, token string, body func() any, conc int, d time.Duration) result {
+	var ok, bad atomic.Int64
+	var mu sync.Mutex
+	var lat []float64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []float64
+			for time.Now().Before(deadline) {
+				b, _ := json.Marshal(body())
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+				req.Header.Set("content-type", "application/json")
+				req.Header.Set("authorization", token)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					bad.Add(1)
+					continue
+				}
+				ok.Add(1)
+				local = append(local, float64(time.Since(t0).Microseconds())/1000)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	sort.Float64s(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
+	return result{rate: float64(ok.Load()) / elapsed, p50: pct(0.5), p95: pct(0.95), errors: bad.Load()}
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHealthy(base string) {
+	for i := 0; i < 300; i++ {
+		if resp, err := http.Get(base + "/api/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Fatal("server did not start")
+}
+
+func call(base, method, path, token string, body, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, r)
+	req.Header.Set("content-type", "application/json")
+	if token != "" {
+		req.Header.Set("authorization", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func authToken(base, collection, email, password string) string {
+	tok, _ := authTokenAndID(base, collection, email, password)
+	return tok
+}
+
+func authTokenAndID(base, collection, email, password string) (string, string) {
+	var out struct {
+		Token  string `json:"token"`
+		Record struct {
+			ID string `json:"id"`
+		} `json:"record"`
+	}
+	must(call(base, http.MethodPost, "/api/collections/"+collection+"/auth-with-password", "", map[string]string{"identity": email, "password": password}, &out))
+	return out.Token, out.Record.ID
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
