@@ -1,0 +1,190 @@
+package push
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	"civicdesk/city"
+	"civicdesk/workflow"
+)
+
+// Notification kinds: what happened to the request.
+const (
+	KindStatus  = "status"  // a public status change
+	KindNote    = "note"    // a public note from staff
+	KindReceipt = "receipt" // a new receipt (received, resolved, payment)
+)
+
+// Payload is the JSON a device receives (CONTRACT §5). It carries no personal
+// data: the request number and status, never descriptions, notes or names.
+type Payload struct {
+	Title   string `json:"title"`
+	Body    string `json:"body"`
+	URL     string `json:"url"`
+	Request string `json:"request"`
+	Status  string `json:"status"`
+	Tag     string `json:"tag"`
+}
+
+// Message describes one event to notify about, before it is rendered per device.
+type Message struct {
+	Kind string
+	// RequestID is the request record id (for the link, Topic and tag).
+	RequestID string
+	// Number is the request's human number ("2026-000042").
+	Number string
+	// Status is the request's status after the event.
+	Status string
+	// ReceiptKind is the receipts.kind for KindReceipt (received, resolved, payment).
+	ReceiptKind string
+}
+
+// Topic returns the push Topic of a request: one per request, so a device that
+// was offline receives only the latest message (RFC 8030 §5.4: ≤ 32 URL-safe characters).
+func Topic(requestID string) string {
+	t := "req-" + requestID
+	if len(t) > 32 {
+		t = t[:32]
+	}
+	return t
+}
+
+// Render builds the payload for one device in lang (generic text only when cfg.PushGeneric).
+func Render(cfg city.Config, m Message, lang string) Payload {
+	lang = cfg.MatchLang(lang)
+	t, ok := texts[lang]
+	if !ok {
+		t = texts["en"]
+	}
+	p := Payload{
+		URL: cfg.PublicURL + "/#/requests/" + url.PathEscape(m.RequestID),
+		Tag: "req-" + m.RequestID,
+	}
+	if cfg.PushGeneric {
+		// generic mode: nothing on a lock screen says which request or what happened
+		p.Title = t.genericTitle
+		p.Body = t.genericBody
+		return p
+	}
+	p.Request = m.Number
+	p.Status = m.Status
+	status := t.status[m.Status]
+	if status == "" {
+		status = m.Status
+	}
+	p.Title = fmt.Sprintf(t.title, m.Number)
+	switch m.Kind {
+	case KindNote:
+		p.Body = t.note
+	case KindReceipt:
+		switch m.ReceiptKind {
+		case "payment":
+			p.Body = t.receiptPayment
+		default:
+			p.Body = fmt.Sprintf(t.receiptStatus, status)
+		}
+	default:
+		p.Body = fmt.Sprintf(t.statusBody, status)
+	}
+	return p
+}
+
+// Encode returns the payload's JSON (what is encrypted per device).
+func (p Payload) Encode() []byte {
+	b, _ := json.Marshal(p) // only strings: cannot fail
+	return b
+}
+
+// Urgency returns the RFC 8030 urgency of a message: "high" when the citizen must act.
+func (m Message) Urgency() string {
+	if m.Kind == KindStatus && m.Status == workflow.StatusWaitingCitizen {
+		return "high"
+	}
+	return "normal"
+}
+
+type langTexts struct {
+	title          string // %s = request number
+	statusBody     string // %s = status name
+	note           string
+	receiptStatus  string // %s = status name
+	receiptPayment string
+	genericTitle   string
+	genericBody    string
+	status         map[string]string
+}
+
+// texts holds every push string in each city.Languages language.
+var texts = map[string]langTexts{
+	"it": {
+		title:          "Segnalazione %s",
+		statusBody:     "Nuovo stato: %s.",
+		note:           "L'ufficio ha aggiunto un messaggio.",
+		receiptStatus:  "Stato: %s. La ricevuta è disponibile.",
+		receiptPayment: "Pagamento registrato. La ricevuta è disponibile.",
+		genericTitle:   "Aggiornamento",
+		genericBody:    "La tua segnalazione è stata aggiornata.",
+		status: map[string]string{
+			workflow.StatusReceived: "ricevuta", workflow.StatusInProgress: "in lavorazione",
+			workflow.StatusWaitingCitizen: "in attesa di una tua risposta", workflow.StatusResolved: "risolta",
+			workflow.StatusRejected: "respinta", workflow.StatusCancelled: "annullata",
+		},
+	},
+	"en": {
+		title:          "Request %s",
+		statusBody:     "New status: %s.",
+		note:           "The office added a message.",
+		receiptStatus:  "Status: %s. Your receipt is ready.",
+		receiptPayment: "Payment recorded. Your receipt is ready.",
+		genericTitle:   "Update",
+		genericBody:    "Your request was updated.",
+		status: map[string]string{
+			workflow.StatusReceived: "received", workflow.StatusInProgress: "in progress",
+			workflow.StatusWaitingCitizen: "waiting for your reply", workflow.StatusResolved: "resolved",
+			workflow.StatusRejected: "rejected", workflow.StatusCancelled: "cancelled",
+		},
+	},
+	"sv": {
+		title:          "Ärende %s",
+		statusBody:     "Ny status: %s.",
+		note:           "Handläggaren har lagt till ett meddelande.",
+		receiptStatus:  "Status: %s. Ditt kvitto är klart.",
+		receiptPayment: "Betalningen är registrerad. Ditt kvitto är klart.",
+		genericTitle:   "Uppdatering",
+		genericBody:    "Ditt ärende har uppdaterats.",
+		status: map[string]string{
+			workflow.StatusReceived: "mottaget", workflow.StatusInProgress: "pågår",
+			workflow.StatusWaitingCitizen: "väntar på ditt svar", workflow.StatusResolved: "åtgärdat",
+			workflow.StatusRejected: "avslaget", workflow.StatusCancelled: "återkallat",
+		},
+	},
+	"et": {
+		title:          "Pöördumine %s",
+		statusBody:     "Uus olek: %s.",
+		note:           "Ametnik lisas sõnumi.",
+		receiptStatus:  "Olek: %s. Kviitung on valmis.",
+		receiptPayment: "Makse on registreeritud. Kviitung on valmis.",
+		genericTitle:   "Uuendus",
+		genericBody:    "Teie pöördumist uuendati.",
+		status: map[string]string{
+			workflow.StatusReceived: "vastu võetud", workflow.StatusInProgress: "menetluses",
+			workflow.StatusWaitingCitizen: "ootab teie vastust", workflow.StatusResolved: "lahendatud",
+			workflow.StatusRejected: "tagasi lükatud", workflow.StatusCancelled: "tühistatud",
+		},
+	},
+	"hu": {
+		title:          "Bejelentés: %s",
+		statusBody:     "Új állapot: %s.",
+		note:           "Az ügyintéző üzenetet írt.",
+		receiptStatus:  "Állapot: %s. Az igazolás elkészült.",
+		receiptPayment: "A befizetés rögzítve. Az igazolás elkészült.",
+		genericTitle:   "Frissítés",
+		genericBody:    "A bejelentése frissült.",
+		status: map[string]string{
+			workflow.StatusReceived: "beérkezett", workflow.StatusInProgress: "folyamatban",
+			workflow.StatusWaitingCitizen: "válaszára vár", workflow.StatusResolved: "megoldva",
+			workflow.StatusRejected: "elutasítva", workflow.StatusCancelled: "visszavonva",
+		},
+	},
+}
