@@ -150,14 +150,7 @@ func (c *client) sync(r *replica, limit int) {
 		if p.Reset {
 			r.data = map[string]map[string]any{}
 		}
-		for _, ch := range p.Changes {
-			key := ch.Collection + "/" + ch.ID
-			if ch.Op == "del" {
-				delete(r.data, key)
-			} else {
-				r.data[key] = ch.Data
-			}
-		}
+		applyChanges(r, p.Changes)
 		cur := p.Cursor
 		r.cursor, r.lmid = &cur, p.LastMutationID
 		if !p.HasMore {
@@ -191,4 +184,24 @@ func comment(id int64, eventID, requestID, msg string) mutation {
 
 func cancel(id int64, requestID string) mutation {
 	return mutation{ID: id, Name: "request.cancel", Args: map[string]any{"requestId": requestID}}
+}
+
+// applyChanges applies a page as docs/sync-protocol.md tells clients to: a
+// `del` of a request also drops its events and receipts.
+func applyChanges(r *replica, changes []pullChange) {
+	for _, ch := range changes {
+		key := ch.Collection + "/" + ch.ID
+		if ch.Op != "del" {
+			r.data[key] = ch.Data
+			continue
+		}
+		delete(r.data, key)
+		if ch.Collection == "requests" {
+			for k, v := range r.data {
+				if v["request"] == ch.ID {
+					delete(r.data, k)
+				}
+			}
+		}
+	}
 }
