@@ -39,7 +39,7 @@ func main() {
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	changelog.Register(app)
 	hooks.Register(app)
-	receipts.Register(app)
+	receipts.Register(app, app.RootCmd)
 	push.Register(app)
 	mobileapi.Register(app)
 	jobs.Register(app)

@@ -1,9 +1,90 @@
-// Package receipts issues and verifies signed QR receipts (CONTRACT §6).
+// Package receipts issues and verifies signed QR receipts (CONTRACT §6): an
+// ES256 COSE_Sign1 over a deterministic-CBOR CWT, Base45-encoded behind
+// "CR1:", that anyone can verify offline against the JWKS at
+// /.well-known/receipt-keys. See docs/receipts.md.
 package receipts
 
-import "github.com/pocketbase/pocketbase/core"
+import (
+	"fmt"
 
-// Register binds receipt issuing to the workflow events and mounts the receipt routes.
-func Register(app core.App) {
-	// filled in by the receipts issue (#4)
+	"civicdesk/workflow"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/spf13/cobra"
+)
+
+// Hook ids, so tests and plugins can find or Unbind them.
+const (
+	HookIDKeys          = "civicdeskReceiptsKeys"
+	HookIDRoutes        = "civicdeskReceiptsRoutes"
+	HookIDAccepted      = "civicdeskReceiptsAccepted"
+	HookIDResolved      = "civicdeskReceiptsResolved"
+	HookIDPayment       = "civicdeskReceiptsPayment"
+	HookIDServiceLimits = "civicdeskReceiptsServiceLimits"
+	HookIDRequestLimits = "civicdeskReceiptsRequestLimits"
+)
+
+// Register creates the signing key on first start, issues receipts on the
+// workflow events, mounts the receipt routes and adds the `receipts` command.
+func Register(app core.App, rootCmd *cobra.Command) {
+	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{
+		Id: HookIDKeys,
+		Func: func(e *core.BootstrapEvent) error {
+			if err := e.Next(); err != nil {
+				return err
+			}
+			// after Next: the data dir exists; a bad issuer code stops the start here, not at the first request
+			if _, err := Of(e.App).KeyStore(); err != nil {
+				return fmt.Errorf("receipts: %w", err)
+			}
+			return nil
+		},
+	})
+
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Id: HookIDRoutes,
+		Func: func(se *core.ServeEvent) error {
+			bindRoutes(se)
+			return se.Next()
+		},
+	})
+
+	events := workflow.Of(app)
+	events.OnAccepted.Bind(&hook.Handler[*workflow.Event]{
+		Id: HookIDAccepted,
+		Func: func(e *workflow.Event) error {
+			if _, err := Of(app).Issue(e.App, e.Request, KindReceived); err != nil {
+				return err
+			}
+			return e.Next()
+		},
+	})
+	events.OnStatusChanged.Bind(&hook.Handler[*workflow.Event]{
+		Id: HookIDResolved,
+		Func: func(e *workflow.Event) error {
+			if e.To == workflow.StatusResolved {
+				if _, err := Of(app).Issue(e.App, e.Request, KindResolved); err != nil {
+					return err
+				}
+			}
+			return e.Next()
+		},
+	})
+	events.OnPaymentRecorded.Bind(&hook.Handler[*workflow.Event]{
+		Id: HookIDPayment,
+		Func: func(e *workflow.Event) error {
+			if _, err := Of(app).Issue(e.App, e.Request, KindPayment); err != nil {
+				return err
+			}
+			return e.Next()
+		},
+	})
+
+	app.OnRecordValidate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceLimits, Func: validateServiceLimits})
+	app.OnRecordValidate("requests").Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestLimits, Func: validateRequestLimits})
+
+	if rootCmd != nil {
+		rootCmd.AddCommand(Command(app))
+	}
 }

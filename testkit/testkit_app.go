@@ -20,6 +20,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/spf13/cobra"
 )
 
 // World is a seeded test city: ids and tokens of one account per role.
@@ -74,7 +75,7 @@ func RegisterAll(app *tests.TestApp, opts ...Option) {
 	}
 	changelog.Register(app)
 	hooks.Register(app)
-	receipts.Register(app)
+	receipts.Register(app, &cobra.Command{})
 	push.Register(app)
 	mobileapi.Register(app)
 }

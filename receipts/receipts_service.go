@@ -1,0 +1,215 @@
+package receipts
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"civicdesk/city"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Collection and field names this package writes.
+const (
+	collReceipts = "receipts"
+	collServices = "services"
+)
+
+const serviceStoreKey = "civicdesk.receipts.service"
+
+// Service is the receipts machinery of one app: its key store, issuing and verification.
+type Service struct {
+	app core.App
+
+	mu   sync.Mutex
+	keys *KeyStore
+}
+
+// Of returns the receipts service of app (one per app, shared by its transactions).
+func Of(app core.App) *Service {
+	return app.Store().GetOrSet(serviceStoreKey, func() any {
+		return &Service{app: app}
+	}).(*Service)
+}
+
+// KeyStore opens the key file in the data dir on first use, creating the first
+// key when there is none. OnBootstrap calls it so a fresh server has its key
+// from the start; tests, whose apps bootstrap before Register, get it lazily.
+func (s *Service) KeyStore() (*KeyStore, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys != nil {
+		return s.keys, nil
+	}
+	ks, err := OpenKeyStore(s.app.DataDir(), city.Of(s.app).IssuerCode)
+	if err != nil {
+		return nil, fmt.Errorf("receipt keys: %w", err)
+	}
+	s.keys = ks
+	return ks, nil
+}
+
+// Keys returns the current key set.
+func (s *Service) Keys() (*KeySet, error) {
+	ks, err := s.KeyStore()
+	if err != nil {
+		return nil, err
+	}
+	return ks.Current()
+}
+
+// Issue signs a receipt of kind for the request req and saves it through txApp
+// (the caller's transaction, so the receipt commits or rolls back with the
+// change that caused it). It returns the saved receipts record.
+func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Record, error) {
+	set, err := s.Keys()
+	if err != nil {
+		return nil, err
+	}
+	key := set.Active()
+	if key == nil {
+		return nil, errors.New("issue receipt: no active signing key")
+	}
+	svc, err := txApp.FindRecordById(collServices, req.GetString("service"))
+	if err != nil {
+		return nil, fmt.Errorf("issue receipt: service of request %s: %w", req.Id, err)
+	}
+	cti := make([]byte, CTISize)
+	if _, err := rand.Read(cti); err != nil {
+		return nil, fmt.Errorf("issue receipt: cti: %w", err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	c := &Claims{
+		Issuer:   key.Issuer,
+		IssuedAt: now,
+		CTI:      cti,
+		Version:  SchemaVersion,
+		Number:   req.GetString("number"),
+		Service:  svc.GetString("code"),
+		Status:   req.GetString("status"),
+	}
+	if citizen := req.GetString("citizen"); citizen != "" {
+		c.Holder = set.HolderTag(citizen)
+	}
+	if kind == KindPayment {
+		fee := req.GetInt("fee")
+		if fee < 0 {
+			return nil, fmt.Errorf("issue receipt: request %s has a negative fee", req.Id)
+		}
+		amount := uint64(fee)
+		c.Amount = &amount
+		c.Currency = req.GetString("currency")
+		c.PaymentRef = req.GetString("payment_ref")
+	}
+	code, err := Sign(c, key)
+	if err != nil {
+		return nil, fmt.Errorf("issue %s receipt for request %s: %w", kind, req.Id, err)
+	}
+	col, err := txApp.FindCachedCollectionByNameOrId(collReceipts)
+	if err != nil {
+		return nil, fmt.Errorf("issue receipt: %w", err)
+	}
+	rec := core.NewRecord(col)
+	rec.Set("request", req.Id)
+	rec.Set("code", code)
+	rec.Set("kind", kind)
+	rec.Set("issued_at", now)
+	rec.Set("kid", key.KidString())
+	rec.Set("cti", hex.EncodeToString(cti))
+	if err := txApp.Save(rec); err != nil {
+		return nil, fmt.Errorf("save receipt for request %s: %w", req.Id, err)
+	}
+	return rec, nil
+}
+
+// Result is the answer of POST /api/receipts/verify.
+type Result struct {
+	Valid   bool        `json:"valid"`
+	Reason  Reason      `json:"reason"`
+	Message string      `json:"message"`
+	Claims  *ClaimsJSON `json:"claims"`
+}
+
+// ClaimsJSON is the plain-language view of verified claims.
+type ClaimsJSON struct {
+	Kind       string  `json:"kind"`
+	Issuer     string  `json:"iss"`
+	IssuedAt   string  `json:"iat"` // RFC 3339 UTC
+	CTI        string  `json:"cti"` // hex
+	Kid        string  `json:"kid"`
+	KeyStatus  string  `json:"keyStatus"`
+	Version    int     `json:"version"`
+	Number     string  `json:"number"`
+	Service    string  `json:"service"`
+	Status     string  `json:"status"`
+	Amount     *uint64 `json:"amount,omitempty"`
+	Currency   string  `json:"currency,omitempty"`
+	PaymentRef string  `json:"paymentRef,omitempty"`
+	Holder     string  `json:"holder,omitempty"` // hex
+}
+
+func claimsJSON(v *Verified) *ClaimsJSON {
+	c := v.Claims
+	out := &ClaimsJSON{
+		Kind: c.Kind(), Issuer: c.Issuer, IssuedAt: c.IssuedAt.UTC().Format(time.RFC3339),
+		CTI: hex.EncodeToString(c.CTI), Kid: v.Key.KidString(), KeyStatus: v.Key.Status,
+		Version: c.Version, Number: c.Number, Service: c.Service, Status: c.Status,
+		Amount: c.Amount, Currency: c.Currency, PaymentRef: c.PaymentRef,
+	}
+	if c.Holder != nil {
+		out.Holder = hex.EncodeToString(c.Holder)
+	}
+	return out
+}
+
+// Verify checks a code offline (Keys().Verify) and then online: a receipt
+// revoked with `civicdesk receipts revoke` is invalid. Errors are only for
+// server trouble (keys unreadable, database down), never for a bad code.
+func (s *Service) Verify(code string) (*Result, error) {
+	set, err := s.Keys()
+	if err != nil {
+		return nil, err
+	}
+	v, verr := set.Verify(code)
+	if verr != nil {
+		return &Result{Reason: verr.Reason, Message: verr.Detail}, nil
+	}
+	res := &Result{Valid: true, Claims: claimsJSON(v)}
+	rec, err := s.app.FindFirstRecordByData(collReceipts, "cti", res.Claims.CTI)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// not on file (e.g. its request was deleted): the signature still stands
+	case err != nil:
+		return nil, fmt.Errorf("verify: receipt lookup: %w", err)
+	case rec.GetBool("revoked"):
+		res.Valid = false
+		res.Reason = ReasonRevoked
+		res.Message = "This receipt was revoked: " + rec.GetString("revoked_reason")
+	}
+	return res, nil
+}
+
+// Revoke marks the receipt with the record id or cti (hex) revoked with reason.
+func (s *Service) Revoke(idOrCTI, reason string) (*core.Record, error) {
+	if reason == "" {
+		return nil, errors.New("revoke receipt: a reason is required")
+	}
+	rec, err := s.app.FindRecordById(collReceipts, idOrCTI)
+	if errors.Is(err, sql.ErrNoRows) {
+		rec, err = s.app.FindFirstRecordByData(collReceipts, "cti", idOrCTI)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revoke receipt %q: %w", idOrCTI, err)
+	}
+	rec.Set("revoked", true)
+	rec.Set("revoked_reason", reason)
+	if err := s.app.Save(rec); err != nil {
+		return nil, fmt.Errorf("revoke receipt %q: %w", idOrCTI, err)
+	}
+	return rec, nil
+}
