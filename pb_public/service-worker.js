@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '26667f59ec42873e';
+const VERSION = '4d599ef0037c73f0';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
@@ -75,13 +75,14 @@ self.addEventListener('fetch', (event) => {
     // every app route is the same document: answer from this version's shell
     event.respondWith((async () => {
       const cache = await caches.open(CACHE);
-      return (await cache.match('/')) || fetch(req);
+      return (await cache.match('/', { ignoreVary: true })) || fetch(req);
     })());
     return;
   }
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
-    return (await cache.match(req, { ignoreSearch: true })) || fetch(req);
+    // ignoreVary: the server says Vary: Origin and module scripts carry an Origin header
+    return (await cache.match(req, { ignoreSearch: true, ignoreVary: true })) || fetch(req);
   })());
 });
 

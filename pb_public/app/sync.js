@@ -191,6 +191,8 @@ async function pushAll(clientIDValue) {
       res = await request('POST', '/api/mobile/sync/push', { body: { clientID: clientIDValue, mutations: batch } });
     } catch (err) {
       if (err instanceof HttpError && err.status === 409 && err.body && err.body.data && err.body.data.code === 'mutation_gap') {
+        // the mutations before the gap were applied: note their rejections
+        for (const r of err.body.data.results || []) if (r.error) await markRejected(batch.find((m) => m.id === r.id), r.error);
         await closeGap(Number(err.body.data.lastMutationID) || 0);
         continue;
       }
@@ -277,7 +279,15 @@ export async function applyPull(data) {
       const store = STORES[ch.collection];
       if (!store || !ch.id) continue;
       if (ch.op === 'del') await p(S(store).delete(ch.id));
-      else await p(S(store).put({ ...(ch.data || {}), id: ch.id }));
+      else {
+        const row = { ...(ch.data || {}), id: ch.id };
+        if (!row.created) {
+          // keep a date to show and sort by when the server sends none
+          const prev = await p(S(store).get(ch.id));
+          row.created = (prev && prev.created) || row.reported_at || row.issued_at || '';
+        }
+        await p(S(store).put(row));
+      }
     }
     const meta = S('meta');
     if (data.cursor !== undefined) await p(meta.put(data.cursor, 'cursor'));
@@ -327,7 +337,7 @@ async function cacheQRs() {
   for (const r of await getAll('receipts')) {
     if (await get('qr', r.id)) continue;
     try {
-      const res = await request('GET', `/api/mobile/receipts/${encodeURIComponent(r.id)}/qr.png`, { raw: true });
+      const res = await request('GET', r.qr || `/api/mobile/receipts/${encodeURIComponent(r.id)}/qr.png`, { raw: true });
       await put('qr', { type: res.headers.get('Content-Type') || 'image/png', data: await res.arrayBuffer() }, r.id);
       emit(true);
     } catch (err) {

@@ -115,6 +115,7 @@ export default {
   'req.timeline': 'History',
   'req.noEvents': 'Nothing yet.',
   'req.photosPending': { one: '{n} photo waiting to send.', other: '{n} photos waiting to send.' },
+  'req.photosOnline': '{n} photos (shown when online).',
   'req.photoRefused': 'A photo was refused: {reason}',
   'req.receipts': { one: 'See the receipt', other: 'See the {n} receipts' },
   'req.comment': 'Add a comment',

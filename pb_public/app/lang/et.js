@@ -115,6 +115,7 @@ export default {
   'req.timeline': 'Ajalugu',
   'req.noEvents': 'Veel midagi pole.',
   'req.photosPending': { one: '{n} foto ootab saatmist.', other: '{n} fotot ootab saatmist.' },
+  'req.photosOnline': '{n} fotot (näha, kui oled võrgus).',
   'req.photoRefused': 'Üks foto lükati tagasi: {reason}',
   'req.receipts': { one: 'Vaata kviitungit', other: 'Vaata {n} kviitungit' },
   'req.comment': 'Lisa kommentaar',

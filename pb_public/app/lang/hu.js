@@ -115,6 +115,7 @@ export default {
   'req.timeline': 'Előzmények',
   'req.noEvents': 'Még semmi.',
   'req.photosPending': { one: '{n} fénykép küldésre vár.', other: '{n} fénykép küldésre vár.' },
+  'req.photosOnline': '{n} fénykép (online állapotban látható).',
   'req.photoRefused': 'Egy fényképet elutasítottak: {reason}',
   'req.receipts': { one: 'Az igazolás megtekintése', other: 'A(z) {n} igazolás megtekintése' },
   'req.comment': 'Megjegyzés hozzáadása',

@@ -115,6 +115,7 @@ export default {
   'req.timeline': 'Cronologia',
   'req.noEvents': 'Ancora niente.',
   'req.photosPending': { one: '{n} foto in attesa di invio.', other: '{n} foto in attesa di invio.' },
+  'req.photosOnline': '{n} foto (visibili quando sei online).',
   'req.photoRefused': 'Una foto è stata rifiutata: {reason}',
   'req.receipts': { one: 'Vedi la ricevuta', other: 'Vedi le {n} ricevute' },
   'req.comment': 'Aggiungi un commento',

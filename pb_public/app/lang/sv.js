@@ -115,6 +115,7 @@ export default {
   'req.timeline': 'Historik',
   'req.noEvents': 'Inget än.',
   'req.photosPending': { one: '{n} foto väntar på att skickas.', other: '{n} foton väntar på att skickas.' },
+  'req.photosOnline': '{n} foton (visas när du är online).',
   'req.photoRefused': 'Ett foto avvisades: {reason}',
   'req.receipts': { one: 'Visa kvittot', other: 'Visa de {n} kvittona' },
   'req.comment': 'Lägg till en kommentar',

@@ -4,6 +4,7 @@ import { h, announce } from '../dom.js';
 import { t, loc, fmtDate, fmtMoney } from '../i18n.js';
 import { get, getAll } from '../db.js';
 import { pending, addComment, cancelRequest } from '../sync.js';
+import { request } from '../api.js';
 import { app } from '../main.js';
 
 const STATUSES = ['received', 'in_progress', 'waiting_citizen', 'resolved', 'rejected', 'cancelled'];
@@ -18,13 +19,13 @@ export function statusText(s) {
 /** serviceOf finds a request's service in the catalogue (by code or record id). */
 export function serviceOf(row) {
   const list = (app.catalog && app.catalog.services) || [];
-  return list.find((s) => s.code === row.service || (s.id && s.id === row.service) || s.code === row.service_code) || null;
+  return list.find((s) => s.code === row.service || (s.id && s.id === row.service) || s.code === row.serviceCode) || null;
 }
 
 /** serviceName gives the request's service name (catalogue, then stored name). */
 export function serviceName(row) {
   const s = serviceOf(row);
-  return (s && s.name) || row.serviceName || row.service_name || row.service_code || row.service || '';
+  return (s && s.name) || row.serviceName || row.serviceCode || row.service || '';
 }
 
 function badge(row, pend) {
@@ -79,11 +80,19 @@ function eventText(ev) {
   }
 }
 
-function photoURLs(row) {
-  for (const k of ['photoUrls', 'photo_urls', 'thumbUrls', 'thumbs', 'thumbnails']) {
-    if (Array.isArray(row[k])) return row[k].map((x) => (typeof x === 'string' ? x : (x && (x.thumb || x.url)))).filter(Boolean);
-  }
-  return (Array.isArray(row.photos) ? row.photos : []).filter((x) => typeof x === 'string' && /^(https?:)?\//.test(x));
+// Request photos are protected files: their URLs need a short-lived file token.
+let fileToken = { value: '', until: 0 };
+async function token() {
+  if (Date.now() < fileToken.until) return fileToken.value;
+  const r = await request('POST', '/api/files/token');
+  fileToken = { value: r.data.token, until: Date.now() + 60_000 };
+  return fileToken.value;
+}
+
+async function serverPhotos(row) {
+  const list = (Array.isArray(row.photos) ? row.photos : []).filter((x) => x && (x.thumb || x.url));
+  if (!list.length || !navigator.onLine) return { list, tok: '' };
+  try { return { list, tok: await token() }; } catch { return { list, tok: '' }; }
 }
 
 /** detailView shows one request. */
@@ -129,13 +138,17 @@ export async function detailView(id) {
   }
 
   const localPhotos = atts.filter((a) => a.data).map((a, i) => h('li', {}, h('img', { src: URL.createObjectURL(new Blob([a.data], { type: a.type })), alt: t('file.photoAlt', { i: i + 1 }) })));
-  const serverPhotos = photoURLs(row).map((u, i) => h('li', {}, h('img', { src: u, alt: t('file.photoAlt', { i: i + 1 }), loading: 'lazy' })));
+  const sp = await serverPhotos(row);
+  const remote = sp.tok
+    ? sp.list.map((ph, i) => h('li', {}, h('img', { src: `${ph.thumb || ph.url}${(ph.thumb || ph.url).includes('?') ? '&' : '?'}token=${encodeURIComponent(sp.tok)}`, alt: t('file.photoAlt', { i: i + 1 }), loading: 'lazy' })))
+    : [];
+  const remoteNote = sp.list.length && !sp.tok ? h('p', { class: 'muted' }, t('req.photosOnline', { n: sp.list.length })) : null;
 
   events.sort((a, b) => String(a.created || '').localeCompare(String(b.created || '')));
   const timeline = events.map((ev) => h('li', {},
     h('strong', {}, eventText(ev)), ' ', h('span', { class: 'muted' }, fmtDate(ev.created)),
-    ev.author_type ? h('span', { class: 'muted' }, ` · ${t(ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,
-    ev.message ? h('p', {}, ev.message) : null));
+    ev.author_type || ev.mine !== undefined ? h('span', { class: 'muted' }, ` · ${t(ev.mine || ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,
+    ev.message && (ev.type === 'comment' || ev.type === 'status') ? h('p', {}, ev.message) : null));
   for (const m of mine.mutations.filter((x) => x.name === 'request.comment')) {
     timeline.push(h('li', {}, h('strong', {}, t('ev.comment')), ' ', h('span', { class: 'badge pending' }, t('req.waiting')), h('p', {}, m.args.message)));
   }
@@ -171,7 +184,7 @@ export async function detailView(id) {
     h('h1', {}, serviceName(row)),
     notices, facts,
     answers.length ? [h('h2', {}, t('req.answers')), h('dl', { class: 'facts' }, answers)] : null,
-    localPhotos.length || serverPhotos.length ? [h('h2', {}, t('file.photos')), h('ul', { class: 'thumbs' }, serverPhotos, localPhotos)] : null,
+    localPhotos.length || sp.list.length ? [h('h2', {}, t('file.photos')), remoteNote, h('ul', { class: 'thumbs', id: 'request-photos' }, remote, localPhotos)] : null,
     receipts.length ? h('p', {}, h('a', { href: '/receipts' }, t('req.receipts', { n: receipts.length }))) : null,
     h('h2', {}, t('req.timeline')),
     timeline.length ? h('ol', { class: 'timeline' }, timeline) : h('p', { class: 'muted' }, t('req.noEvents')),

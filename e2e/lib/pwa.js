@@ -1,0 +1,123 @@
+// Helpers for the citizen PWA browser tests (e2e/pwa-*.test.js): Chromium via
+// playwright-core with the FIELD-NOTES flags, sign-up, filing, and checks
+// against the server through the records API.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { api, login } from './server.js';
+
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * launch starts Chromium with a fresh profile and returns {context, page, close}.
+ * Console errors and page errors are collected in `errors`.
+ */
+export async function launch({ locale = 'en-GB', viewport = { width: 412, height: 860 } } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'civicdesk-pwa-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_FLAGS, locale, viewport,
+    serviceWorkers: 'allow',
+    // Genoa: the demo city; the app asks for the position only after a tap
+    geolocation: { latitude: 44.4056, longitude: 8.9463, accuracy: 12 }, permissions: ['geolocation'],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  const watch = (p) => {
+    p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    p.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  };
+  watch(page);
+  context.on('page', watch);
+  return {
+    context, page, errors, dir,
+    async close() { await context.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** testPhoto returns a PNG (w x h, a gradient with a stripe) as a Buffer. */
+export function testPhoto(w = 1200, h = 900, seed = 0) {
+  const png = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 4;
+      png.data[i] = (x + seed * 40) % 256;
+      png.data[i + 1] = (y * 255) / h;
+      png.data[i + 2] = Math.abs(x - y) % 256;
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+let counter = 0;
+/** uniqueEmail returns a fresh citizen address. */
+export const uniqueEmail = (tag = 'pwa') => `${tag}-${Date.now()}-${++counter}@e2e.civicdesk.example`;
+export const PASSWORD = 'correct-horse-battery-9';
+
+/** signUp creates a citizen through the app's sign-up form and waits for the service list. */
+export async function signUp(page, url, email = uniqueEmail()) {
+  await page.goto(`${url}/signup`);
+  await page.fill('#name', 'E2E Citizen');
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('form button[type=submit]');
+  await page.waitForURL(/\/new$/, { timeout: 20000 });
+  await page.waitForSelector('a.card[href="/new/pothole"]', { timeout: 20000 });
+  return email;
+}
+
+/**
+ * filePothole files a pothole report through the app (navigating inside the
+ * app, so it works offline) and returns the client-chosen request id.
+ */
+export async function filePothole(page, { photos = 1, address = 'Via Roma 1', seed = 0 } = {}) {
+  await page.click('nav a[href="/new"]');
+  await page.click('a.card[href="/new/pothole"]');
+  await page.waitForSelector('#request-form');
+  await page.check('input[name="f-size"][value="medium"]');
+  await page.fill('#f-depth_cm', '12');
+  await page.click('#use-position');
+  await page.waitForFunction(() => /44\.40560/.test(document.querySelector('#position-status').textContent));
+  await page.fill('#address', address);
+  await page.fill('#description', `e2e pothole ${seed}`);
+  for (let i = 0; i < photos; i++) {
+    await page.setInputFiles('#photo-pick', { name: `p${seed}-${i}.png`, mimeType: 'image/png', buffer: testPhoto(1200, 900, seed + i) });
+    await page.waitForFunction((n) => document.querySelectorAll('#photo-list img').length === n, i + 1);
+  }
+  await page.click('#request-form button[type=submit]');
+  await page.waitForURL(/\/requests\/[a-z0-9]{15}$/);
+  return new URL(page.url()).pathname.split('/').pop();
+}
+
+/** serverRequests lists the citizen's requests as the server has them. */
+export async function serverRequests(url, email) {
+  const { token } = await login(url, 'citizens', email, PASSWORD);
+  const r = await api(url, 'GET', '/api/collections/requests/records?perPage=200&skipTotal=1&sort=created', { token });
+  if (r.status !== 200) throw new Error(`list requests: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.items;
+}
+
+/** serverReceipts lists the citizen's receipts as the server has them. */
+export async function serverReceipts(url, email) {
+  const { token } = await login(url, 'citizens', email, PASSWORD);
+  const r = await api(url, 'GET', '/api/collections/receipts/records?perPage=200&skipTotal=1', { token });
+  if (r.status !== 200) throw new Error(`list receipts: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.items;
+}
+
+/** waitFor polls fn until it returns a truthy value or the timeout passes. */
+export async function waitFor(fn, { timeout = 30000, interval = 250, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try { last = await fn(); if (last) return last; } catch (err) { last = err; }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out waiting for ${what}: last ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+/** syncText returns the sync indicator's text. */
+export const syncText = (page) => page.textContent('#sync-status');
