@@ -22,6 +22,8 @@ const (
 	HookIDEventUpdate       = "civicdeskEventUpdate"
 	HookIDEventDelete       = "civicdeskEventDelete"
 	HookIDServiceValidation = "civicdeskServiceValidation"
+	HookIDPhotosCreate      = "civicdeskPhotosCreate"
+	HookIDPhotosUpdate      = "civicdeskPhotosUpdate"
 )
 
 // hookPriority runs the workflow before PocketBase's own validation (inside Next).
@@ -37,6 +39,9 @@ func Register(app core.App) {
 	app.OnRecordCreateRequest(collRequests, collEvents).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorCreate, Func: attach, Priority: hookPriority})
 	app.OnRecordUpdateRequest(collRequests, collEvents).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorUpdate, Func: attach, Priority: hookPriority})
 	app.OnRecordDeleteRequest(collRequests, collEvents).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorDelete, Func: attach, Priority: hookPriority})
+
+	app.OnRecordCreateRequest(collRequests).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDPhotosCreate, Func: onRequestPhotosUpload, Priority: hookPriority + 1})
+	app.OnRecordUpdateRequest(collRequests).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDPhotosUpdate, Func: onRequestPhotosUpload, Priority: hookPriority + 1})
 
 	app.OnRecordCreate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestCreate, Func: onRequestCreate, Priority: hookPriority})
 	app.OnRecordUpdate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestUpdate, Func: onRequestUpdate, Priority: hookPriority})

@@ -29,6 +29,9 @@ func onRequestCreate(e *core.RecordEvent) error {
 		if err := checkCreateRequest(e.App, rec, svc, actor); err != nil {
 			return err
 		}
+		if err := checkPhotoHeaders(rec); err != nil {
+			return err
+		}
 
 		now := time.Now()
 		number, err := nextNumber(e.App, now.In(city.Of(e.App).Location))

@@ -67,6 +67,9 @@ func onRequestUpdate(e *core.RecordEvent) error {
 		if err := checkPhotoPolicy(e.App, rec, orig); err != nil {
 			return err
 		}
+		if err := checkPhotoHeaders(rec); err != nil {
+			return err
+		}
 
 		if err := e.Next(); err != nil {
 			return err

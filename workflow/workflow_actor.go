@@ -89,3 +89,19 @@ func PendingPhotos(rec *core.Record) int {
 	n, _ := rec.GetRaw(pendingPhotosKey).(int)
 	return n
 }
+
+// photosProcessedKey marks a record whose unsaved photos already went through
+// the photo pipeline (sync's uploads, the records API hook), so the data layer
+// does not read them again.
+const photosProcessedKey = "@civicdesk.photosProcessed"
+
+// MarkPhotosProcessed tells hooks/ that rec's unsaved photos are already processed.
+func MarkPhotosProcessed(rec *core.Record) {
+	rec.Set(photosProcessedKey, true)
+}
+
+// PhotosProcessed reports whether MarkPhotosProcessed was called on rec.
+func PhotosProcessed(rec *core.Record) bool {
+	b, _ := rec.GetRaw(photosProcessedKey).(bool)
+	return b
+}

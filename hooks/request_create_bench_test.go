@@ -1,0 +1,45 @@
+package hooks_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"civicdesk/testkit"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// BenchmarkCreate compares creating a request through the records API (rules,
+// workflow hooks, change rows, receipt, outbox) with creating a record of a
+// plain collection with the same field kinds and no hooks, in one process.
+//
+//	go test -run '^$' -bench BenchmarkCreate -benchtime 2s ./hooks/
+func BenchmarkCreate(b *testing.B) {
+	w := testkit.NewApp(b)
+	plain := core.NewBaseCollection("bench_plain")
+	plain.CreateRule = new(string)
+	plain.Fields.Add(&core.TextField{Name: "service"}, &core.JSONField{Name: "answers"}, &core.GeoPointField{Name: "location"},
+		&core.TextField{Name: "address"}, &core.TextField{Name: "citizen"}, &core.TextField{Name: "status"})
+	if err := w.App.Save(plain); err != nil {
+		b.Fatal(err)
+	}
+	settings := w.App.Settings()
+	settings.RateLimits.Enabled = false // one client would hit the per-IP create limit
+	if err := w.App.Save(settings); err != nil {
+		b.Fatal(err)
+	}
+	token := testkit.Token(b, w.CitizenA)
+	body := fmt.Sprintf(`{"citizen":%q,"service":%q,"answers":{"size":"large","danger":true},"location":{"lat":44.4,"lon":8.9},"address":"Via Roma 1"}`, w.CitizenA.Id, w.Services["pothole"])
+
+	for _, c := range []struct{ name, collection string }{{"plain", "bench_plain"}, {"requests", "requests"}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				res := w.Do(b, http.MethodPost, "/api/collections/"+c.collection+"/records", token, body)
+				if res.Status != http.StatusOK {
+					b.Fatalf("%d %s", res.Status, res.Body)
+				}
+			}
+		})
+	}
+}
