@@ -3,6 +3,8 @@ package mobileapi_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
+	"hash/crc32"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -204,4 +206,23 @@ func applyChanges(r *replica, changes []pullChange) {
 			}
 		}
 	}
+}
+
+// bombPNG is a valid PNG header claiming w×h with a tiny (truncated) body.
+func bombPNG(w, h uint32) []byte {
+	var buf bytes.Buffer
+	buf.Write([]byte("\x89PNG\r\n\x1a\n"))
+	chunk := func(typ string, data []byte) {
+		_ = binary.Write(&buf, binary.BigEndian, uint32(len(data)))
+		body := append([]byte(typ), data...)
+		buf.Write(body)
+		_ = binary.Write(&buf, binary.BigEndian, crc32.ChecksumIEEE(body))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 6, 0, 0, 0)
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return buf.Bytes()
 }

@@ -354,7 +354,16 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs) e
 	if err := tx.Save(rec); err != nil {
 		return err
 	}
-	return attachReady(tx, rec, actor, a.Attachments)
+	if len(a.Attachments) == 0 && !hasUploadsFor(tx, actor.ID, rec.Id) {
+		return nil
+	}
+	// reload: the saved record holds the hooks' in-memory values (e.g. normalized
+	// answers) that would read as changes on the photo update
+	saved, err := tx.FindRecordById("requests", rec.Id)
+	if err != nil {
+		return fmt.Errorf("reload request %s: %w", rec.Id, err)
+	}
+	return attachReady(tx, saved, actor, a.Attachments)
 }
 
 // findService accepts a service code (what the catalogue shows) or its id.
