@@ -32,7 +32,8 @@ self.addEventListener('fetch', (event) => {
       if (res.ok) await cache.put(key, res.clone());
       return res;
     } catch (err) {
-      const hit = await cache.match(key, { ignoreSearch: true });
+      // ignoreVary: PocketBase sends "Vary: Origin", and module scripts are fetched with an Origin header
+      const hit = await cache.match(key, { ignoreSearch: true, ignoreVary: true });
       if (hit) return hit;
       throw err;
     }

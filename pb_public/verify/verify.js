@@ -22,7 +22,7 @@ async function fetchCached(url) {
     if (cache) await cache.put(url, r.clone());
     return { data: await r.json(), date: new Date(r.headers.get('date') || Date.now()) };
   } catch (err) {
-    const hit = cache && (await cache.match(url));
+    const hit = cache && (await cache.match(url, { ignoreVary: true }));
     if (!hit) return null;
     return { data: await hit.json(), date: new Date(hit.headers.get('date') || 0) };
   }

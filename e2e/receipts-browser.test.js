@@ -1,0 +1,133 @@
+// The /verify/ page in Chromium: load it online, cut the network, reload (the
+// service worker serves the page, the cached JWKS the keys), then verify a
+// valid code, a tampered code and a QR image; switch languages; run axe.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+import { startServer, login, api, repoRoot } from './lib/server.js';
+
+const require = createRequire(import.meta.url);
+const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+const b45decode = (s) => {
+  const out = [];
+  for (let i = 0; i < s.length; i += 3) {
+    const n = [...s.slice(i, i + 3)].reduce((acc, c, j) => acc + B45.indexOf(c) * 45 ** j, 0);
+    if (s.length - i >= 3) out.push(n >> 8, n & 0xff); else out.push(n);
+  }
+  return out;
+};
+const b45encode = (b) => {
+  let s = '';
+  for (let i = 0; i + 1 < b.length; i += 2) { const n = b[i] * 256 + b[i + 1]; s += B45[n % 45] + B45[Math.floor(n / 45) % 45] + B45[Math.floor(n / 2025)]; }
+  if (b.length % 2) { const n = b[b.length - 1]; s += B45[n % 45] + B45[Math.floor(n / 45)]; }
+  return s;
+};
+/** tamper flips one bit in the last byte: the end of the ES256 signature. */
+const tamper = (code) => { const b = b45decode(code.slice(4)); b[b.length - 1] ^= 1; return `CR1:${b45encode(b)}`; };
+
+let srv;
+let browser;
+let code;
+let qrPng;
+
+before(async () => {
+  srv = await startServer();
+  const citizen = await login(srv.url, 'citizens', 'citizen@demo.civicdesk.example');
+  const svc = await api(srv.url, 'GET', `/api/collections/services/records?filter=${encodeURIComponent("code='enquiry'")}`);
+  const created = await api(srv.url, 'POST', '/api/collections/requests/records', {
+    token: citizen.token,
+    body: { service: svc.body.items[0].id, citizen: citizen.record.id, answers: { topic: 'Opening hours', question: 'When is the registry open?' } },
+  });
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+  const receipts = await api(srv.url, 'GET', '/api/collections/receipts/records', { token: citizen.token });
+  code = receipts.body.items[0].code;
+  const png = await fetch(`${srv.url}/api/mobile/receipts/${receipts.body.items[0].id}/qr.png?ppm=4`, { headers: { authorization: citizen.token } });
+  qrPng = Buffer.from(await png.arrayBuffer());
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'], // playwright gives each launch a fresh profile dir
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+async function verifyIn(page, text) {
+  await page.fill('#code', text);
+  await page.evaluate(() => { delete document.getElementById('result').dataset.valid; });
+  await page.click('#verify');
+  await page.waitForSelector('#result[data-valid]');
+  return page.$eval('#result', (el) => ({ valid: el.dataset.valid === 'true', reason: el.dataset.reason, text: el.textContent }));
+}
+
+test('/verify/ works offline once loaded: valid, tampered and scanned codes', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${srv.url}/verify/?lang=en`);
+  await page.waitForSelector('body[data-keys="ready"][data-sw="ready"]', { timeout: 20000 });
+
+  const online = await verifyIn(page, code);
+  assert.equal(online.valid, true, online.text);
+  assert.match(online.text, /Checked with the city’s server/);
+  assert.match(online.text, /was received by Comune di Genova/);
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('body[data-keys="ready"]', { timeout: 20000 });
+  assert.equal(await page.textContent('h1'), 'Verify a receipt');
+
+  const valid = await verifyIn(page, code);
+  assert.equal(valid.valid, true, valid.text);
+  assert.match(valid.text, /Checked offline/);
+
+  const bad = await verifyIn(page, tamper(code));
+  assert.deepEqual([bad.valid, bad.reason], [false, 'bad_signature']);
+  assert.match(bad.text, /altered or forged/);
+
+  const cut = await verifyIn(page, code.slice(0, -2));
+  assert.deepEqual([cut.valid, cut.reason], [false, 'malformed']);
+
+  // a picture of the QR code, read by the vendored jsQR (no BarcodeDetector in headless Linux Chromium)
+  await page.evaluate(() => { delete document.getElementById('result').dataset.valid; });
+  await page.setInputFiles('#image', { name: 'receipt.png', mimeType: 'image/png', buffer: qrPng });
+  await page.waitForSelector('#result[data-valid]', { timeout: 20000 });
+  assert.equal(await page.$eval('#result', (el) => el.dataset.valid), 'true');
+  assert.equal(await page.inputValue('#code'), code);
+
+  // languages: <html lang> and the texts follow the choice
+  for (const [lang, title] of [['hu', 'Nyugta ellenőrzése'], ['et', 'Kviitungi kontrollimine'], ['sv', 'Kontrollera ett kvitto'], ['it', 'Verifica una ricevuta']]) {
+    await page.selectOption('#lang', lang);
+    assert.equal(await page.getAttribute('html', 'lang'), lang);
+    assert.equal(await page.textContent('h1'), title);
+  }
+  assert.match(await page.textContent('#result'), /Ricevuta valida/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('/verify/ has no axe WCAG 2.2 AA violations', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/verify/?lang=it`);
+  await page.waitForSelector('body[data-keys="ready"]');
+  await verifyIn(page, tamper(code)); // with a result on screen
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const res = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }));
+  assert.deepEqual(res.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`), []);
+  await context.close();
+});
+
+test('the vendored jsQR is the lockfile\'s copy', () => {
+  // update with: cp e2e/node_modules/jsqr/dist/jsQR.js pb_public/verify/vendor/jsQR.js
+  const vendored = readFileSync(join(repoRoot, 'pb_public/verify/vendor/jsQR.js'));
+  const locked = readFileSync(require.resolve('jsqr/dist/jsQR.js'));
+  assert.ok(vendored.equals(locked), 'pb_public/verify/vendor/jsQR.js differs from e2e/node_modules/jsqr/dist/jsQR.js');
+});
