@@ -48,6 +48,15 @@ function findService(code) {
   return app.catalog && app.catalog.services.find((s) => s.code === code);
 }
 
+/** problems validates the draft: [{id, key, message}] with messages that name the field. */
+function problems(svc, d) {
+  const list = validateAnswers(svc.fields, d.values, lang()).map((x) => ({ id: fieldId(x.code), key: x.code, message: x.message }));
+  if (d.description.length > DESC_MAX) list.push({ id: 'description', key: 'description', message: t('err.maxLength', { field: t('file.description'), max: DESC_MAX }) });
+  if (svc.location === 'required' && !d.location && !d.address.trim()) list.push({ id: 'location', key: 'location', message: t('err.locationRequired') });
+  if (svc.photos === 'required' && !d.photos.length) list.push({ id: 'photos', key: 'photos', message: t('err.photoRequired') });
+  return list;
+}
+
 /** formView renders the service's form; the draft survives re-renders (language switch). */
 export function formView(code) {
   const svc = findService(code);
@@ -57,6 +66,8 @@ export function formView(code) {
   }
   if (!draft || draft.code !== code) draft = { code, values: {}, description: '', address: '', location: null, photos: [], errors: {} };
   const d = draft;
+  // after a failed submit the messages are rebuilt, so they follow a language switch
+  if (d.validated) d.errors = Object.fromEntries(problems(svc, d).map((x) => [x.key, x.message]));
   const summary = h('div', { class: 'summary', tabindex: '-1', id: 'form-summary' });
   const form = h('form', { novalidate: true, id: 'request-form' });
   const errs = d.errors;
@@ -145,10 +156,8 @@ export function formView(code) {
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const list = validateAnswers(svc.fields, d.values, lang()).map((x) => ({ id: fieldId(x.code), key: x.code, message: x.message }));
-    if (d.description.length > DESC_MAX) list.push({ id: descId, key: descId, message: t('err.maxLength', { field: t('file.description'), max: DESC_MAX }) });
-    if (svc.location === 'required' && !d.location && !d.address.trim()) list.push({ id: 'location', key: 'location', message: t('err.locationRequired') });
-    if (svc.photos === 'required' && !d.photos.length) list.push({ id: 'photos', key: 'photos', message: t('err.photoRequired') });
+    const list = problems(svc, d);
+    d.validated = true;
     d.errors = Object.fromEntries(list.map((x) => [x.key, x.message]));
     if (list.length) {
       const fresh = formView(code);
