@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '2429a2b8489a0ed1';
+const VERSION = '020dbfd215700d18';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -7,12 +7,16 @@ import { get, put, wipe } from './db.js';
 import { loadCatalog } from './catalog.js';
 import * as sync from './sync.js';
 import * as realtime from './realtime.js';
-import { refreshLang as refreshPushLang } from './push.js';
-import { authView } from './views/auth.js';
-import { servicesView, formView } from './views/file.js';
-import { listView, detailView } from './views/requests.js';
-import { receiptsView } from './views/receipts.js';
-import { settingsView } from './views/settings.js';
+
+// Views load on first use (all are precached): the first view fetches only what it shows.
+const view = (mod, name) => async (...args) => (await import(`./views/${mod}.js`))[name](...args);
+const authView = view('auth', 'authView');
+const servicesView = view('file', 'servicesView');
+const formView = view('file', 'formView');
+const listView = view('requests', 'listView');
+const detailView = view('requests', 'detailView');
+const receiptsView = view('receipts', 'receiptsView');
+const settingsView = view('settings', 'settingsView');
 
 /** app is the shared state the views read. */
 export const app = { catalog: null, flash: null, installPrompt: null };
@@ -135,7 +139,7 @@ async function switchLang(l) {
   await rerender(true);
   if (session()) {
     saveLang(l).catch(() => {});
-    refreshPushLang().catch(() => {});
+    import('./push.js').then((m) => m.refreshLang()).catch(() => {});
   }
 }
 
