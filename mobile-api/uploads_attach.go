@@ -124,6 +124,7 @@ func attachRows(tx core.App, rec *core.Record, actor workflow.Actor, rows []*upl
 	}
 	rec.Set("photos+", files)
 	workflow.AttachActor(rec, actor)
+	workflow.MarkPhotosProcessed(rec) // package photos already checked and re-encoded them
 	if err := tx.Save(rec); err != nil {
 		return err
 	}
