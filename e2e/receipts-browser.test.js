@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { startServer, login, api, repoRoot } from './lib/server.js';
+import { execFileSync } from 'node:child_process';
+import { startServer, login, api, repoRoot, binary } from './lib/server.js';
 
 const require = createRequire(import.meta.url);
 const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
@@ -32,19 +33,29 @@ let srv;
 let browser;
 let code;
 let qrPng;
+let citizen;
+let receiptId;
 
-before(async () => {
-  srv = await startServer();
-  const citizen = await login(srv.url, 'citizens', 'citizen@demo.civicdesk.example');
+async function newReceipt() {
   const svc = await api(srv.url, 'GET', `/api/collections/services/records?filter=${encodeURIComponent("code='enquiry'")}`);
   const created = await api(srv.url, 'POST', '/api/collections/requests/records', {
     token: citizen.token,
     body: { service: svc.body.items[0].id, citizen: citizen.record.id, answers: { topic: 'Opening hours', question: 'When is the registry open?' } },
   });
   assert.equal(created.status, 200, JSON.stringify(created.body));
-  const receipts = await api(srv.url, 'GET', '/api/collections/receipts/records', { token: citizen.token });
-  code = receipts.body.items[0].code;
-  const png = await fetch(`${srv.url}/api/mobile/receipts/${receipts.body.items[0].id}/qr.png?ppm=4`, { headers: { authorization: citizen.token } });
+  const list = await api(srv.url, 'GET', `/api/collections/receipts/records?filter=${encodeURIComponent(`request='${created.body.id}'`)}`, { token: citizen.token });
+  return list.body.items[0];
+}
+
+const cli = (...args) => execFileSync(binary(), ['receipts', ...args, '--dir', srv.dataDir], { env: srv.env, encoding: 'utf8' });
+
+before(async () => {
+  srv = await startServer();
+  citizen = await login(srv.url, 'citizens', 'citizen@demo.civicdesk.example');
+  const first = await newReceipt();
+  code = first.code;
+  receiptId = first.id;
+  const png = await fetch(`${srv.url}/api/mobile/receipts/${receiptId}/qr.png?ppm=4`, { headers: { authorization: citizen.token } });
   qrPng = Buffer.from(await png.arrayBuffer());
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -110,6 +121,23 @@ test('/verify/ works offline once loaded: valid, tampered and scanned codes', as
   }
   assert.match(await page.textContent('#result'), /Ricevuta valida/);
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('/verify/ online: a key rotated after the JWKS was cached, and a revoked receipt', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/verify/?lang=en`);
+  await page.waitForSelector('body[data-keys="ready"]');
+  cli('rotate-key'); // the page holds the old JWKS now
+  const fresh = await newReceipt();
+  const res = await verifyIn(page, fresh.code);
+  assert.equal(res.valid, true, `a new key is fetched on unknown_key: ${res.text}`);
+
+  cli('revoke', fresh.id, '--reason', 'issued in error');
+  const revoked = await verifyIn(page, fresh.code);
+  assert.deepEqual([revoked.valid, revoked.reason], [false, 'revoked_receipt']);
+  assert.match(revoked.text, /revoked this receipt/);
   await context.close();
 });
 

@@ -5,6 +5,7 @@ import { verifyCode, ReceiptError } from './receipt.js';
 import { LANGS, LANG_NAMES, pickLang, t } from './i18n.js';
 
 const JWKS_URL = '/.well-known/receipt-keys';
+// the service worker caches these two URLs: keep them in step with service-worker.js
 const SERVICES_URL = '/api/collections/services/records?perPage=200&skipTotal=1&fields=code,name,i18n';
 const VERIFY_URL = '/api/receipts/verify';
 const DATA_CACHE = 'civicdesk-verify-data-v1';
@@ -13,16 +14,18 @@ const NET_TIMEOUT_MS = 5000;
 const $ = (id) => document.getElementById(id);
 const state = { lang: 'en', jwks: null, keysDate: null, services: new Map(), last: null };
 
-/** fetchCached gets JSON from the network and keeps a copy in Cache Storage; offline it answers from the copy. */
+/**
+ * fetchCached gets JSON, network first. The service worker keeps the copy for
+ * offline use; reading Cache Storage here as well covers a page that the
+ * worker does not control yet (the very first visit).
+ */
 async function fetchCached(url) {
-  const cache = 'caches' in self ? await caches.open(DATA_CACHE) : null;
   try {
     const r = await fetch(url, { cache: 'no-cache', signal: AbortSignal.timeout(NET_TIMEOUT_MS) });
     if (!r.ok) throw new Error(`${url}: ${r.status}`);
-    if (cache) await cache.put(url, r.clone());
     return { data: await r.json(), date: new Date(r.headers.get('date') || Date.now()) };
   } catch (err) {
-    const hit = cache && (await cache.match(url, { ignoreVary: true }));
+    const hit = 'caches' in self ? await caches.match(url, { cacheName: DATA_CACHE, ignoreVary: true }) : null;
     if (!hit) return null;
     return { data: await hit.json(), date: new Date(hit.headers.get('date') || 0) };
   }
