@@ -1,6 +1,7 @@
 package mobileapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"civicdesk/photos"
@@ -23,8 +25,13 @@ import (
 // else kept as `ready` until request.create names it. It is idempotent and
 // returns the upload's row as it stands afterwards.
 func (u *uploads) finish(id string) (*uploadRow, error) {
-	u.process <- struct{}{}
-	defer func() { <-u.process }()
+	// one finisher per upload (the final PATCH and a HEAD after a crash may race)
+	lock, _ := u.finishing.LoadOrStore(id, &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	defer func() {
+		lock.(*sync.Mutex).Unlock()
+		u.finishing.Delete(id)
+	}()
 
 	row, err := findUpload(u.app.DB(), id)
 	if err != nil {
@@ -45,7 +52,7 @@ func (u *uploads) finish(id string) (*uploadRow, error) {
 	if hex.EncodeToString(sum[:]) != row.SHA256 {
 		return u.reject(row, "checksum_mismatch", "The photo's sha256 does not match what was announced; it was damaged on the way. Upload it again.")
 	}
-	photo, err := photos.Process(data)
+	photo, err := u.decode(data)
 	data = nil // let the raw bytes go before the next allocation
 	var pe *photos.Error
 	if errors.As(err, &pe) {
@@ -101,6 +108,22 @@ func (u *uploads) finish(id string) (*uploadRow, error) {
 	}
 	u.removeTus(id)
 	return findUpload(u.app.DB(), id)
+}
+
+// decode runs the pipeline within the decoding budget: a photo weighs its
+// pixel count, so many small photos decode in parallel while a 40 MP one
+// decodes alone (it needs ~160 MB per copy of its pixels).
+func (u *uploads) decode(data []byte) (*photos.Photo, error) {
+	cfg, _, err := photos.Header(data)
+	if err != nil {
+		return nil, err
+	}
+	weight := int64(cfg.Width) * int64(cfg.Height)
+	if err := u.budget.Acquire(context.Background(), weight); err != nil {
+		return nil, fmt.Errorf("decode budget: %w", err)
+	}
+	defer u.budget.Release(weight)
+	return photos.Process(data)
 }
 
 // reject marks the upload refused and drops its bytes: nothing is attached.

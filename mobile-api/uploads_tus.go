@@ -21,20 +21,22 @@ import (
 	tus "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 	"golang.org/x/exp/slog"
+	"golang.org/x/sync/semaphore"
 )
 
 // uploads serves tus 1.0 at PathUploads with tusd's handler and file store.
 // The upload id is the client's attachmentId, so a retried creation finds the
 // upload it already made; sync_uploads records who owns it and where it is.
 type uploads struct {
-	app     core.App
-	store   filestore.FileStore
-	tus     *tus.UnroutedHandler
-	post    http.Handler
-	head    http.Handler
-	patch   http.Handler
-	create  sync.Mutex    // serializes creations, so two retries of one POST make one upload
-	process chan struct{} // bounds concurrent decodes: a 40 MP photo needs ~160 MB per copy
+	app       core.App
+	store     filestore.FileStore
+	tus       *tus.UnroutedHandler
+	post      http.Handler
+	head      http.Handler
+	patch     http.Handler
+	create    sync.Mutex          // serializes creations, so two retries of one POST make one upload
+	finishing sync.Map            // attachmentId -> *sync.Mutex of the finisher
+	budget    *semaphore.Weighted // pixels being decoded at once (photos.MaxPixels)
 }
 
 func newUploads(app core.App) (*uploads, error) {
@@ -43,7 +45,7 @@ func newUploads(app core.App) (*uploads, error) {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	u := &uploads{app: app, store: filestore.New(tusDir(app)), process: make(chan struct{}, 1)}
+	u := &uploads{app: app, store: filestore.New(tusDir(app)), budget: semaphore.NewWeighted(photos.MaxPixels)}
 	composer := tus.NewStoreComposer()
 	u.store.UseIn(composer)
 	memorylocker.New().UseIn(composer)
