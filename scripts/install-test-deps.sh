@@ -13,8 +13,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ -f e2e/package-lock.json ]; then
-  (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
-else
-  (cd e2e && npm install --no-audit --no-fund --loglevel=error)
-fi
+# `npm install` with the committed lockfile pins every version; `npm ci` would refuse this
+# lockfile because cbor-x's optional per-platform binaries are not all listed in it.
+(cd e2e && npm install --no-save --no-audit --no-fund --loglevel=error)
