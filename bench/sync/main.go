@@ -1,0 +1,508 @@
+// Command sync measures the offline sync API of a real civicdesk binary and
+// prints figures (it asserts nothing):
+//
+//   - push mutations/s at batch sizes 1, 20 and 100, against records-API
+//     creates/s of the same requests in the same run;
+//   - empty pulls/s and 200-change pulls/s;
+//   - a reconnect storm: N clients at once, each pushing 5 mutations and
+//     uploading one ~300 KB photo over tus; time until all is applied, and the
+//     server's peak RSS.
+//
+//	go run ./bench/sync -bin bin/civicdesk -duration 5s -c 8 -storm 1000
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/civicdesk", "civicdesk binary")
+	duration := flag.Duration("duration", 5*time.Second, "length of each throughput measurement")
+	conc := flag.Int("c", 8, "concurrent clients for the throughput measurements")
+	storm := flag.Int("storm", 1000, "clients in the reconnect storm (0 skips it)")
+	photoKB := flag.Int("photo-kb", 300, "approximate photo size in the storm, KB")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "civicdesk-bench-sync-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	addr := freeAddr()
+	base := "http://" + addr
+	run := func(args ...string) {
+		if out, err := exec.Command(*bin, append(args, "--dir", dir)...).CombinedOutput(); err != nil {
+			log.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	run("demo")
+	run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
+	srv := exec.Command(*bin, "serve", "--http", addr, "--dir", dir)
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	waitHealthy(base)
+
+	su := token(base, "_superusers", "bench@civicdesk.example", "bench-password-123")
+	// one load generator IP would hit the per-IP limits; lift them for the bench only
+	must(call(base, http.MethodPatch, "/api/settings", su, map[string]any{"rateLimits": map[string]any{"enabled": false}}, nil))
+	citizens := makeCitizens(base, su, max(*conc, min(*storm/10, 100)))
+	var svc struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	must(call(base, http.MethodGet, "/api/collections/services/records?filter=code%3D%27pothole%27", "", nil, &svc))
+	pothole := svc.Items[0].ID
+
+	fmt.Printf("civicdesk sync bench: %d concurrent clients, %s per measurement, GOMAXPROCS of the server = its default\n\n", *conc, *duration)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}, Timeout: 60 * time.Second}
+
+	// records API: one request per HTTP call, the same hooks run
+	rec := measure(*conc, *duration, func(w int, n int64) (int, error) {
+		c := citizens[w%len(citizens)]
+		body := map[string]any{"citizen": c.id, "service": pothole, "answers": map[string]any{"size": "large"},
+			"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "description": "bench"}
+		return 1, call2(client, base, http.MethodPost, "/api/collections/requests/records", c.token, body)
+	})
+	fmt.Printf("records API creates        %8.0f /s   (p50 %v, p99 %v per call)\n", rec.rate, rec.p50, rec.p99)
+
+	pushRates := map[int]float64{}
+	for _, batch := range []int{1, 20, 100} {
+		ids := make([]int64, *conc)
+		clientIDs := make([]string, *conc)
+		for i := range clientIDs {
+			clientIDs[i] = fmt.Sprintf("bench-b%d-%d-%s", batch, i, randomID(6))
+		}
+		r := measure(*conc, *duration, func(w int, _ int64) (int, error) {
+			c := citizens[w%len(citizens)]
+			ms := make([]any, batch)
+			for i := range ms {
+				ids[w]++
+				ms[i] = createMutation(ids[w], randomID(15), nil)
+			}
+			var res struct {
+				LastMutationID int64 `json:"lastMutationID"`
+			}
+			if err := call(base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientIDs[w], "mutations": ms}, &res); err != nil {
+				return 0, err
+			}
+			if res.LastMutationID != ids[w] {
+				return 0, fmt.Errorf("lastMutationID %d, want %d", res.LastMutationID, ids[w])
+			}
+			return batch, nil
+		})
+		pushRates[batch] = r.rate
+		fmt.Printf("push, batch %3d            %8.0f mutations/s   (%.0f pushes/s, p50 %v, p99 %v per push)\n", batch, r.rate, r.rate/float64(batch), r.p50, r.p99)
+	}
+	fmt.Printf("push batch 20 / records API  %.1fx\n\n", pushRates[20]/rec.rate)
+
+	// pulls: an up-to-date client (nothing new) and one 200 changes behind
+	puller := citizens[0]
+	cursor := currentCursor(base, puller, "bench-puller")
+	r := measure(*conc, *duration, func(int, int64) (int, error) {
+		var p struct {
+			Changes []any `json:"changes"`
+		}
+		err := call(base, http.MethodPost, "/api/mobile/sync/pull", puller.token, map[string]any{"clientID": "bench-puller", "cursor": cursor, "limit": 200}, &p)
+		if err == nil && len(p.Changes) != 0 {
+			err = fmt.Errorf("empty pull returned %d changes", len(p.Changes))
+		}
+		return 1, err
+	})
+	fmt.Printf("empty pull                 %8.0f /s   (p50 %v, p99 %v)\n", r.rate, r.p50, r.p99)
+
+	behind := citizens[1]
+	start := currentCursor(base, behind, "bench-behind")
+	var ms []any
+	for i := int64(1); i <= 100; i++ {
+		ms = append(ms, createMutation(i, randomID(15), nil)) // a create writes a request and its created event: 2 changes
+	}
+	must(call(base, http.MethodPost, "/api/mobile/sync/push", behind.token, map[string]any{"clientID": "bench-behind-w", "mutations": ms}, nil))
+	r = measure(*conc, *duration, func(int, int64) (int, error) {
+		var p struct {
+			Changes []any `json:"changes"`
+		}
+		err := call(base, http.MethodPost, "/api/mobile/sync/pull", behind.token, map[string]any{"clientID": "bench-behind", "cursor": start, "limit": 200}, &p)
+		if err == nil && len(p.Changes) < 200 {
+			err = fmt.Errorf("pull returned %d changes, want 200", len(p.Changes))
+		}
+		return 1, err
+	})
+	fmt.Printf("200-change pull            %8.0f /s   (p50 %v, p99 %v)\n\n", r.rate, r.p50, r.p99)
+
+	if *storm > 0 {
+		runStorm(base, su, srv.Process.Pid, citizens, *storm, *photoKB)
+	}
+}
+
+type citizen struct{ id, token string }
+
+// makeCitizens creates n citizens and impersonation tokens (superuser calls are not rate limited).
+func makeCitizens(base, su string, n int) []citizen {
+	out := make([]citizen, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			pass := "bench-" + randomID(12)
+			var rec struct{ ID string }
+			must(call(base, http.MethodPost, "/api/collections/citizens/records", su, map[string]any{
+				"email": fmt.Sprintf("bench%d-%s@civicdesk.example", i, randomID(5)), "password": pass, "passwordConfirm": pass, "verified": true,
+			}, &rec))
+			var auth struct{ Token string }
+			must(call(base, http.MethodPost, "/api/collections/citizens/impersonate/"+rec.ID, su, map[string]any{"duration": 7200}, &auth))
+			out[i] = citizen{id: rec.ID, token: auth.Token}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func createMutation(id int64, requestID string, attachments []string) map[string]any {
+	args := map[string]any{"requestId": requestID, "service": "pothole", "answers": map[string]any{"size": "large"},
+		"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "description": "bench"}
+	if attachments != nil {
+		args["attachments"] = attachments
+	}
+	return map[string]any{"id": id, "name": "request.create", "clientTime": time.Now().UTC().Format(time.RFC3339Nano), "args": args}
+}
+
+func currentCursor(base string, c citizen, clientID string) string {
+	var cur *string
+	for {
+		var p struct {
+			Cursor  string `json:"cursor"`
+			HasMore bool   `json:"hasMore"`
+		}
+		must(call(base, http.MethodPost, "/api/mobile/sync/pull", c.token, map[string]any{"clientID": clientID, "cursor": cur, "limit": 1000}, &p))
+		cur = &p.Cursor
+		if !p.HasMore {
+			return p.Cursor
+		}
+	}
+}
+
+// runStorm starts n clients at once; each pushes a create (naming its photo)
+// and 4 comments, then uploads its photo over tus. It reports the time until
+// the last client is done (everything applied: the final PATCH attaches the
+// photo before it answers) and the server's peak RSS.
+func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
+	photo := makePhoto(photoKB << 10)
+	sum := sha256.Sum256(photo)
+	hexSum := hex.EncodeToString(sum[:])
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0}, Timeout: 5 * time.Minute}
+
+	var peak atomic.Int64
+	stopSampling := make(chan struct{})
+	go func() {
+		for {
+			if rss := rssOf(pid, "VmRSS"); rss > peak.Load() {
+				peak.Store(rss)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	before := rssOf(pid, "VmRSS")
+
+	var failures, retries atomic.Int64
+	var wg sync.WaitGroup
+	startGate := make(chan struct{})
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := citizens[i%len(citizens)]
+			clientID := fmt.Sprintf("storm-%d-%s", i, randomID(6))
+			rid, att := randomID(15), "storm-"+strconv.Itoa(i)+"-"+randomID(6)
+			ms := []any{createMutation(1, rid, []string{att})}
+			for k := int64(2); k <= 5; k++ {
+				ms = append(ms, map[string]any{"id": k, "name": "request.comment", "args": map[string]any{"eventId": randomID(15), "requestId": rid, "message": "more details " + strconv.FormatInt(k, 10)}})
+			}
+			<-startGate
+			if !retry(&retries, func() error {
+				return call2(client, base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientID, "mutations": ms})
+			}) {
+				failures.Add(1)
+				return
+			}
+			if !retry(&retries, func() error { return tusUpload(client, base, c.token, att, rid, photo, hexSum) }) {
+				failures.Add(1)
+			}
+		}()
+	}
+	close(startGate)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	close(stopSampling)
+
+	var storms struct {
+		TotalItems int `json:"totalItems"`
+	}
+	must(call(base, http.MethodGet, "/api/collections/requests/records?perPage=1&filter="+urlQuery("photos:length > 0")+"&fields=id", su, nil, &storms))
+	fmt.Printf("reconnect storm: %d clients × (5 mutations + one %d KB photo)\n", n, len(photo)>>10)
+	fmt.Printf("  all applied in           %8.2f s   (%d failed, %d retries)\n", elapsed.Seconds(), failures.Load(), retries.Load())
+	fmt.Printf("  requests with a photo    %8d\n", storms.TotalItems)
+	fmt.Printf("  server RSS               %8.0f MB before, %.0f MB peak (sampled), %.0f MB high-water mark\n",
+		float64(before)/(1<<20), float64(peak.Load())/(1<<20), float64(rssOf(pid, "VmHWM"))/(1<<20))
+}
+
+func urlQuery(s string) string {
+	return url.QueryEscape(s)
+}
+
+func retry(retries *atomic.Int64, fn func() error) bool {
+	for attempt := 0; attempt < 20; attempt++ {
+		if err := fn(); err == nil {
+			return true
+		}
+		retries.Add(1)
+		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
+	}
+	return false
+}
+
+func tusUpload(client *http.Client, base, tok, att, rid string, photo []byte, sum string) error {
+	meta := "attachmentId " + base64.StdEncoding.EncodeToString([]byte(att)) + ",sha256 " + base64.StdEncoding.EncodeToString([]byte(sum)) + ",requestId " + base64.StdEncoding.EncodeToString([]byte(rid))
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/mobile/uploads/", nil)
+	req.Header.Set("Authorization", tok)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Upload-Length", strconv.Itoa(len(photo)))
+	req.Header.Set("Upload-Metadata", meta)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("create: %d", resp.StatusCode)
+	}
+	loc := resp.Header.Get("Location")
+	offset := resp.Header.Get("Upload-Offset")
+	if offset == "" {
+		offset = "0"
+	}
+	off, _ := strconv.Atoi(offset)
+	if off == len(photo) {
+		return nil
+	}
+	req, _ = http.NewRequest(http.MethodPatch, loc, bytes.NewReader(photo[off:]))
+	req.Header.Set("Authorization", tok)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Upload-Offset", strconv.Itoa(off))
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	resp, err = client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("patch: %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// makePhoto returns a noisy JPEG of about size bytes (noise barely compresses).
+func makePhoto(size int) []byte {
+	side := 64
+	for {
+		img := image.NewRGBA(image.Rect(0, 0, side, side*3/4))
+		noise := make([]byte, len(img.Pix))
+		_, _ = rand.Read(noise)
+		for i := 0; i < len(img.Pix); i += 4 {
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = noise[i], noise[i+1], noise[i+2], 255
+		}
+		var buf bytes.Buffer
+		_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80})
+		if buf.Len() >= size {
+			return buf.Bytes()
+		}
+		side += 32
+	}
+}
+
+func rssOf(pid int, field string) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+type result struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// measure runs fn from conc workers for d; fn returns how many units it did.
+func measure(conc int, d time.Duration, fn func(worker int, call int64) (int, error)) result {
+	var units atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	deadline := time.Now().Add(d)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			for i := int64(0); time.Now().Before(deadline); i++ {
+				s := time.Now()
+				n, err := fn(w, i)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				local = append(local, time.Since(s))
+				units.Add(int64(n))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		log.Fatalf("measurement failed: %v", firstErr)
+	}
+	elapsed := time.Since(t0)
+	slices.Sort(lat)
+	r := result{rate: float64(units.Load()) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		r.p50, r.p99 = lat[len(lat)/2].Round(100*time.Microsecond), lat[len(lat)*99/100].Round(100*time.Microsecond)
+	}
+	return r
+}
+
+func randomID(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHealthy(base string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/api/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Fatal("server did not become healthy")
+}
+
+var defaultClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
+
+func call(base, method, path, tok string, body, out any) error {
+	return do(defaultClient, base, method, path, tok, body, out)
+}
+
+func call2(client *http.Client, base, method, path, tok string, body any) error {
+	return do(client, base, method, path, tok, body, nil)
+}
+
+func do(client *http.Client, base, method, path, tok string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", tok)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func token(base, collection, email, password string) string {
+	var auth struct{ Token string }
+	must(call(base, http.MethodPost, "/api/collections/"+collection+"/auth-with-password", "", map[string]string{"identity": email, "password": password}, &auth))
+	return auth.Token
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
