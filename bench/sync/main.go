@@ -1,12 +1,9 @@
 // Command sync measures the offline sync API of a real civicdesk binary and
-// prints figures (it asserts nothing):
-//
-//   - push mutations/s at batch sizes 1, 20 and 100, against records-API
-//     creates/s of the same requests in the same run;
-//   - empty pulls/s and 200-change pulls/s;
-//   - a reconnect storm: N clients at once, each pushing 5 mutations and
-//     uploading one ~300 KB photo over tus; time until all is applied, and the
-//     server's peak RSS.
+// prints figures (it asserts nothing): push mutations/s at batch sizes 1, 20
+// and 100 against records-API creates/s of the same requests in the same
+// run; empty pulls/s and 200-change pulls/s; and a reconnect storm of N
+// clients at once, each pushing 5 mutations and uploading one ~300 KB photo
+// over tus, with the time until all is applied and the server's peak RSS.
 //
 //	go run ./bench/sync -bin bin/civicdesk -duration 5s -c 8 -storm 1000
 package main
