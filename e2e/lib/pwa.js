@@ -37,15 +37,20 @@ export async function launch({ locale = 'en-GB', viewport = { width: 412, height
   };
 }
 
-/** testPhoto returns a PNG (w x h, a gradient with a stripe) as a Buffer. */
-export function testPhoto(w = 1200, h = 900, seed = 0) {
+/**
+ * testPhoto returns a PNG (w x h, a gradient) as a Buffer; with noise the
+ * pixels are random, so even the resized JPEG is large (several tus chunks).
+ */
+export function testPhoto(w = 1200, h = 900, seed = 0, noise = false) {
   const png = new PNG({ width: w, height: h });
+  let r = seed * 2654435761 + 1;
+  const rnd = () => { r = (r * 1103515245 + 12345) % 2147483648; return r & 255; };
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = (y * w + x) * 4;
-      png.data[i] = (x + seed * 40) % 256;
-      png.data[i + 1] = (y * 255) / h;
-      png.data[i + 2] = Math.abs(x - y) % 256;
+      png.data[i] = noise ? rnd() : (x + seed * 40) % 256;
+      png.data[i + 1] = noise ? rnd() : (y * 255) / h;
+      png.data[i + 2] = noise ? rnd() : Math.abs(x - y) % 256;
       png.data[i + 3] = 255;
     }
   }
@@ -73,7 +78,7 @@ export async function signUp(page, url, email = uniqueEmail()) {
  * filePothole files a pothole report through the app (navigating inside the
  * app, so it works offline) and returns the client-chosen request id.
  */
-export async function filePothole(page, { photos = 1, address = 'Via Roma 1', seed = 0 } = {}) {
+export async function filePothole(page, { photos = 1, address = 'Via Roma 1', seed = 0, noise = false } = {}) {
   await page.click('nav a[href="/new"]');
   await page.click('a.card[href="/new/pothole"]');
   await page.waitForSelector('#request-form');
@@ -84,7 +89,7 @@ export async function filePothole(page, { photos = 1, address = 'Via Roma 1', se
   await page.fill('#address', address);
   await page.fill('#description', `e2e pothole ${seed}`);
   for (let i = 0; i < photos; i++) {
-    await page.setInputFiles('#photo-pick', { name: `p${seed}-${i}.png`, mimeType: 'image/png', buffer: testPhoto(1200, 900, seed + i) });
+    await page.setInputFiles('#photo-pick', { name: `p${seed}-${i}.png`, mimeType: 'image/png', buffer: testPhoto(noise ? 1600 : 1200, noise ? 1200 : 900, seed + i, noise) });
     await page.waitForFunction((n) => document.querySelectorAll('#photo-list img').length === n, i + 1);
   }
   await page.click('#request-form button[type=submit]');
@@ -92,9 +97,17 @@ export async function filePothole(page, { photos = 1, address = 'Via Roma 1', se
   return new URL(page.url()).pathname.split('/').pop();
 }
 
+// one password login per citizen and server: auth is rate limited, and tests poll
+const tokens = new Map();
+async function citizenToken(url, email) {
+  const key = `${url} ${email}`;
+  if (!tokens.has(key)) tokens.set(key, (await login(url, 'citizens', email, PASSWORD)).token);
+  return tokens.get(key);
+}
+
 /** serverRequests lists the citizen's requests as the server has them. */
 export async function serverRequests(url, email) {
-  const { token } = await login(url, 'citizens', email, PASSWORD);
+  const token = await citizenToken(url, email);
   const r = await api(url, 'GET', '/api/collections/requests/records?perPage=200&skipTotal=1&sort=created', { token });
   if (r.status !== 200) throw new Error(`list requests: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.items;
@@ -102,7 +115,7 @@ export async function serverRequests(url, email) {
 
 /** serverReceipts lists the citizen's receipts as the server has them. */
 export async function serverReceipts(url, email) {
-  const { token } = await login(url, 'citizens', email, PASSWORD);
+  const token = await citizenToken(url, email);
   const r = await api(url, 'GET', '/api/collections/receipts/records?perPage=200&skipTotal=1', { token });
   if (r.status !== 200) throw new Error(`list receipts: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.items;
