@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '020dbfd215700d18';
+const VERSION = '1d374ddcd3e153dc';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
@@ -113,7 +113,7 @@ self.addEventListener('notificationclick', (event) => {
     const win = wins.find((c) => new URL(c.url).origin === self.location.origin);
     if (win) {
       await win.focus();
-      win.postMessage({ type: 'open', url: target.pathname + target.search });
+      win.postMessage({ type: 'open', url: target.pathname + target.search + target.hash });
       return;
     }
     await self.clients.openWindow(target.href);

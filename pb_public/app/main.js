@@ -48,7 +48,9 @@ export function rerender(force = false) { return render(false, force); }
 
 async function render(isNavigation, force = false) {
   const seq = ++renderSeq;
-  let path = location.pathname;
+  // links in push notifications may use hash routes (/#/requests/ID)
+  if (location.hash.startsWith('#/')) history.replaceState(null, '', location.hash.slice(1));
+  const path = location.pathname;
   if (path === '/' || path === '/index.html') { navigate(session() ? '/new' : '/signin', { replace: true }); return; }
   let match = null;
   let route = null;
