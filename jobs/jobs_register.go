@@ -1,9 +1,48 @@
-// Package jobs runs civicdesk's scheduled work in the city's time zone.
+// Package jobs runs civicdesk's scheduled work in the city's time zone with
+// robfig/cron/v3 (per-scheduler time zone, SkipIfStillRunning, Recover, and a
+// Stop that waits for running jobs): the push outbox sweeper, the SLA watch,
+// dead push subscription removal, retention (anonymisation) and the pruning of
+// sync tombstones. Every run logs its outcome to the app log (dashboard → Logs).
+// See docs/jobs.md.
 package jobs
 
-import "github.com/pocketbase/pocketbase/core"
+import (
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+)
 
-// Register starts the scheduler on serve and stops it on terminate.
+// Hook handler ids.
+const (
+	HookIDStart = "civicdesk.jobs.start"
+	HookIDStop  = "civicdesk.jobs.stop"
+)
+
+const schedulerStoreKey = "civicdesk.jobs.scheduler"
+
+// Register starts the scheduler on serve and stops it on terminate, waiting for running jobs.
 func Register(app core.App) {
-	// filled in by the push/jobs issue (#5)
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Id: HookIDStart,
+		Func: func(se *core.ServeEvent) error {
+			if _, ok := se.App.Store().Get(schedulerStoreKey).(*Scheduler); !ok {
+				s, err := NewScheduler(se.App, Options{})
+				if err != nil {
+					return err
+				}
+				s.Start()
+				se.App.Store().Set(schedulerStoreKey, s)
+			}
+			return se.Next()
+		},
+	})
+	app.OnTerminate().Bind(&hook.Handler[*core.TerminateEvent]{
+		Id: HookIDStop,
+		Func: func(e *core.TerminateEvent) error {
+			if s, ok := e.App.Store().Get(schedulerStoreKey).(*Scheduler); ok {
+				e.App.Store().Remove(schedulerStoreKey)
+				s.Stop()
+			}
+			return e.Next()
+		},
+	})
 }
