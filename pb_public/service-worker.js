@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '1d374ddcd3e153dc';
+const VERSION = '28e3730330d1d90a';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -162,10 +162,12 @@ function registerServiceWorker() {
       w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w); });
     });
   }).catch((err) => console.warn('service worker:', err.message));
+  // the first install's claim is no version change; any later takeover is: reload
+  let controlled = !!navigator.serviceWorker.controller;
   let reloading = false;
-  const hadController = !!navigator.serviceWorker.controller;
   navigator.serviceWorker.addEventListener('controllerchange', () => {
-    if (hadController && !reloading) { reloading = true; location.reload(); }
+    if (!controlled) { controlled = true; return; }
+    if (!reloading) { reloading = true; location.reload(); }
   });
   navigator.serviceWorker.addEventListener('message', (e) => {
     if (e.data && e.data.type === 'sync') sync.kick('push');
