@@ -19,6 +19,9 @@ var pokeCollections = []string{"requests", "request_events", "receipts"}
 // It runs in OnRecordAfter*Success, i.e. after the commit: a poke never
 // announces a change a pull cannot see yet.
 func pokeAfterCommit(e *core.RecordEvent) error {
+	if e.App.SubscriptionsBroker().TotalClients() == 0 {
+		return e.Next() // nobody listening: skip the lookups
+	}
 	citizens := map[string]bool{}
 	switch e.Record.Collection().Name {
 	case "requests":

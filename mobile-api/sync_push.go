@@ -120,6 +120,7 @@ func requestErrorResponse(e *core.RequestEvent, err error) error {
 func Push(app core.App, citizenID string, req *PushRequest) (*pushResponse, error) {
 	resp := &pushResponse{Results: make([]mutationResult, 0, len(req.Mutations))}
 	known := map[int]*mutationError{} // index -> rejection found by an earlier attempt
+	services := map[string]string{}   // service code or id -> id, for this push
 	start := 0
 	for start < len(req.Mutations) || (start == 0 && len(req.Mutations) == 0) {
 		var batch []mutationResult
@@ -146,7 +147,7 @@ func Push(app core.App, citizenID string, req *PushRequest) (*pushResponse, erro
 				rej, isKnown := known[i]
 				if !isKnown {
 					var err error
-					rej, err = applyMutation(tx, citizenID, m)
+					rej, err = applyMutation(tx, citizenID, m, services)
 					if err != nil {
 						return err
 					}
@@ -268,7 +269,7 @@ func truncate(s string, n int) string {
 // applyMutation performs one mutation inside tx. It returns a rejection for
 // permanent problems (validation, permission, conflicts) and an error for
 // failures that must abort the transaction.
-func applyMutation(tx core.App, citizenID string, m Mutation) (*mutationError, error) {
+func applyMutation(tx core.App, citizenID string, m Mutation, services map[string]string) (*mutationError, error) {
 	actor := workflow.Actor{Kind: workflow.ActorCitizen, ID: citizenID}
 	switch m.Name {
 	case MutationCreate:
@@ -279,7 +280,7 @@ func applyMutation(tx core.App, citizenID string, m Mutation) (*mutationError, e
 		if rej := a.check(); rej != nil {
 			return rej, nil
 		}
-		return classify(applyCreate(tx, actor, m, &a))
+		return classify(applyCreate(tx, actor, m, &a, services))
 	case MutationComment:
 		var a commentArgs
 		if rej := decodeArgs(m.Args, &a); rej != nil {
@@ -312,7 +313,7 @@ func reject(code, field, msg string) error {
 	return &rejection{mutationError{Code: code, Field: field, Message: msg}}
 }
 
-func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs) error {
+func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs, services map[string]string) error {
 	existing, err := tx.FindRecordById("requests", a.RequestID)
 	switch {
 	case err == nil:
@@ -325,9 +326,13 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs) e
 		return fmt.Errorf("look up request %s: %w", a.RequestID, err)
 	}
 
-	svc, err := findService(tx, a.Service)
-	if err != nil {
-		return err
+	serviceID, ok := services[a.Service]
+	if !ok {
+		svc, err := findService(tx, a.Service)
+		if err != nil {
+			return err
+		}
+		serviceID, services[a.Service] = svc.Id, svc.Id
 	}
 	col, err := tx.FindCachedCollectionByNameOrId("requests")
 	if err != nil {
@@ -336,7 +341,7 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs) e
 	rec := core.NewRecord(col)
 	rec.Id = a.RequestID
 	rec.Set("citizen", actor.ID)
-	rec.Set("service", svc.Id)
+	rec.Set("service", serviceID)
 	if a.Answers != nil {
 		rec.Set("answers", a.Answers)
 	}
