@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -194,5 +195,35 @@ func PruneUploads(app core.App, olderThan time.Duration) (int, error) {
 			return 0, fmt.Errorf("prune upload %s: %w", row.AttachmentID, err)
 		}
 	}
+	if err := u.sweepOrphans(); err != nil {
+		return len(rows), err
+	}
 	return len(rows), nil
+}
+
+// sweepOrphans removes files a crash left behind: raw bytes of uploads that
+// are no longer receiving, processed copies already attached or refused.
+func (u *uploads) sweepOrphans() error {
+	for _, dir := range []string{tusDir(u.app), processedDir(u.app)} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+		for _, entry := range entries {
+			name := entry.Name()
+			id := strings.TrimSuffix(strings.TrimSuffix(name, ".info"), filepath.Ext(name))
+			if dir == tusDir(u.app) {
+				id = strings.TrimSuffix(name, ".info")
+			}
+			row, err := findUpload(u.app.DB(), id)
+			keep := err == nil && (row.Status == uploadUploading || (row.Status == uploadReady && dir == processedDir(u.app)))
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && !keep) {
+				_ = os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}
+	return nil
 }

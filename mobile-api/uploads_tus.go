@@ -60,7 +60,9 @@ func newUploads(app core.App) (*uploads, error) {
 		PreUploadCreateCallback:   u.preCreate,
 		PreFinishResponseCallback: u.preFinish,
 		NetworkTimeout:            30 * time.Second,
-		Logger:                    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// behind a TLS-terminating proxy the Location must say https (see absoluteURL)
+		RespectForwardedHeaders: true,
+		Logger:                  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tus handler: %w", err)
@@ -177,12 +179,20 @@ func (u *uploads) created(e *core.RequestEvent, row *uploadRow) error {
 	return e.NoContent(http.StatusCreated)
 }
 
+// absoluteURL builds a Location the way tusd does with RespectForwardedHeaders,
+// so a repeated creation answers the very same URL as the first one.
 func absoluteURL(r *http.Request, path string) string {
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + path
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	return scheme + "://" + host + path
 }
 
 // owned loads the upload in the path if it is the caller's (else 404: no probing).

@@ -366,6 +366,13 @@ func TestPruneUploads(t *testing.T) {
 	if n, err := mobileapi.PruneUploads(w.App, 30*24*time.Hour); err != nil || n != 0 {
 		t.Fatalf("fresh uploads pruned: %d %v", n, err)
 	}
+	// files a crash could leave behind: raw bytes of an attached upload, an unknown processed copy
+	orphans := []string{filepath.Join("tus", "bound"), filepath.Join("tus", "bound.info"), filepath.Join("processed", "ghost.jpg")}
+	for _, o := range orphans {
+		if err := os.WriteFile(filepath.Join(w.App.DataDir(), "mobile_uploads", o), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	old := time.Now().Add(-31 * 24 * time.Hour).UTC().Format("2006-01-02 15:04:05.000Z")
 	if _, err := w.App.DB().NewQuery("UPDATE sync_uploads SET updated = {:old}").Bind(dbx.Params{"old": old}).Execute(); err != nil {
 		t.Fatal(err)
