@@ -1,6 +1,7 @@
 package mobileapi
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -505,8 +506,8 @@ func fromValidation(verrs validation.Errors) *mutationError {
 // locked, or storage failed. Constraint violations are not transient.
 func isTransient(err error) bool {
 	var te *transientError
-	if errors.As(err, &te) {
-		return true
+	if errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) {
+		return true // a query that ran out of time (e.g. waiting for the writer) may succeed later
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

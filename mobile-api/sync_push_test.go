@@ -1,6 +1,8 @@
 package mobileapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -337,5 +339,32 @@ func TestPushLimits(t *testing.T) {
 	}
 	if code, _ := c.push(many[:100]...); code != http.StatusOK {
 		t.Fatalf("100 mutations: want 200, got %d", code)
+	}
+}
+
+// A transient failure rolls the run back and answers 503 with Retry-After;
+// the retried push applies everything once.
+func TestPushTransientFailure(t *testing.T) {
+	w := testkit.NewApp(t)
+	c := newClient(t, serve(t, w), w.CitizenA)
+	first, flaky := randomID(15), randomID(15)
+	failures := 1
+	w.App.OnRecordCreate("requests").BindFunc(func(e *core.RecordEvent) error {
+		if e.Record.Id == flaky && failures > 0 {
+			failures--
+			return fmt.Errorf("simulated lock wait: %w", context.DeadlineExceeded)
+		}
+		return e.Next()
+	})
+	code, res := c.push(create(1, first), create(2, flaky))
+	if code != http.StatusServiceUnavailable || res.Status != http.StatusServiceUnavailable {
+		t.Fatalf("want 503, got %d %+v", code, res)
+	}
+	if got := dbState(t, w.App, c.id); strings.Contains(got, first) || strings.Contains(got, c.id+":") {
+		t.Fatalf("a failed run left writes behind:\n%s", got)
+	}
+	code, res = c.push(create(1, first), create(2, flaky))
+	if code != http.StatusOK || res.LastMutationID != 2 || res.Results[0].Status != "applied" || res.Results[1].Status != "applied" {
+		t.Fatalf("retry: %d %+v", code, res)
 	}
 }
