@@ -101,9 +101,15 @@ type KeyStore struct {
 	set   *KeySet
 }
 
+// fileStamp identifies one version of the key file. Every write renames a new
+// file into place, so the file identity (inode) changes too, which catches two
+// same-size writes within a coarse modification-time tick.
 type fileStamp struct {
-	mod  time.Time
-	size int64
+	info os.FileInfo
+}
+
+func (s fileStamp) same(fi os.FileInfo) bool {
+	return s.info != nil && os.SameFile(s.info, fi) && fi.ModTime().Equal(s.info.ModTime()) && fi.Size() == s.info.Size()
 }
 
 // OpenKeyStore opens the key file in dataDir, creating it with a first active
@@ -147,7 +153,7 @@ func (ks *KeyStore) Current() (*KeySet, error) {
 		}
 		return nil, fmt.Errorf("stat key file: %w", err)
 	}
-	if ks.set != nil && fi.ModTime().Equal(ks.stamp.mod) && fi.Size() == ks.stamp.size {
+	if ks.set != nil && ks.stamp.same(fi) {
 		return ks.set, nil
 	}
 	return ks.loadLocked()
@@ -341,7 +347,7 @@ func (ks *KeyStore) loadLocked() (*KeySet, error) {
 		set.byKid[string(k.Kid)] = k
 	}
 	ks.set = set
-	ks.stamp = fileStamp{mod: fi.ModTime(), size: fi.Size()}
+	ks.stamp = fileStamp{info: fi}
 	return set, nil
 }
 
