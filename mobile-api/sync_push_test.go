@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	mobileapi "civicdesk/mobile-api"
 	"civicdesk/testkit"
 	"civicdesk/workflow"
 
@@ -366,5 +368,29 @@ func TestPushTransientFailure(t *testing.T) {
 	code, res = c.push(create(1, first), create(2, flaky))
 	if code != http.StatusOK || res.LastMutationID != 2 || res.Results[0].Status != "applied" || res.Results[1].Status != "applied" {
 		t.Fatalf("retry: %d %+v", code, res)
+	}
+}
+
+func TestPruneResults(t *testing.T) {
+	w := testkit.NewApp(t)
+	c := newClient(t, serve(t, w), w.CitizenA)
+	bad := create(2, randomID(15))
+	bad.Args["service"] = "nope"
+	if code, _ := c.push(create(1, randomID(15)), bad); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	if n, err := mobileapi.PruneResults(w.App, time.Hour); err != nil || n != 0 {
+		t.Fatalf("fresh results pruned: %d %v", n, err)
+	}
+	if _, err := w.App.DB().NewQuery("UPDATE sync_results SET created = '2020-01-01 00:00:00.000Z'").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := mobileapi.PruneResults(w.App, time.Hour); err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v; want 2", n, err)
+	}
+	// still exactly once: the replay is a duplicate, only without the old error
+	code, res := c.push(create(1, randomID(15)), bad)
+	if code != http.StatusOK || res.LastMutationID != 2 || res.Results[0].Status != "duplicate" || res.Results[1].Status != "duplicate" || res.Results[1].Error != nil {
+		t.Fatalf("replay after pruning: %d %+v", code, res)
 	}
 }
