@@ -18,6 +18,7 @@ import (
 	"civicdesk/testkit"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 )
 
 type verifyAnswer struct {
@@ -259,4 +260,48 @@ func TestReceiptsRecordsAPI(t *testing.T) {
 	if r := w.Do(t, http.MethodPost, "/api/collections/receipts/records", testkit.Token(t, w.CitizenA), forged); r.Status < 400 {
 		t.Fatalf("citizen created a receipt: %d", r.Status)
 	}
+}
+
+// TestVerifyRouteScenarios runs the public verify route's input handling as
+// PocketBase API scenarios (one fresh app each).
+func TestVerifyRouteScenarios(t *testing.T) {
+	factory := func(t testing.TB) *tests.TestApp { return testkit.NewApp(t).App }
+	scenarios := []tests.ApiScenario{
+		{
+			Name: "garbage is valid:false malformed", Method: http.MethodPost, URL: receipts.PathVerify,
+			Body: strings.NewReader(`{"code":"not a receipt"}`), ExpectedStatus: 200,
+			ExpectedContent: []string{`"valid":false`, `"reason":"malformed"`, `"claims":null`},
+		},
+		{
+			Name: "unknown key", Method: http.MethodPost, URL: receipts.PathVerify,
+			Body:           strings.NewReader(`{"code":"` + foreignCode(t) + `"}`),
+			ExpectedStatus: 200, ExpectedContent: []string{`"valid":false`, `"reason":"unknown_key"`},
+		},
+		{
+			Name: "missing code", Method: http.MethodPost, URL: receipts.PathVerify,
+			Body: strings.NewReader(`{}`), ExpectedStatus: 400, ExpectedContent: []string{`"code":{"code":"validation_required"`},
+		},
+		{
+			Name: "oversized body", Method: http.MethodPost, URL: receipts.PathVerify,
+			Body: strings.NewReader(`{"code":"` + strings.Repeat("A", 2*receipts.VerifyBodyLimit) + `"}`), ExpectedStatus: 413,
+			ExpectedContent: []string{`"status":413`},
+		},
+		{
+			Name: "JWKS is public", Method: http.MethodGet, URL: receipts.PathJWKS, ExpectedStatus: 200,
+			ExpectedContent: []string{`"kty":"EC"`, `"status":"active"`, `"iss":"IT-GE"`},
+		},
+		{
+			Name: "QR needs auth", Method: http.MethodGet, URL: "/api/mobile/receipts/abc/qr.png", ExpectedStatus: 401,
+			ExpectedContent: []string{`"status":401`},
+		},
+	}
+	for _, s := range scenarios {
+		s.TestAppFactory = factory
+		s.Test(t)
+	}
+}
+
+// foreignCode is a valid receipt signed by a key that no test app knows.
+func foreignCode(t testing.TB) string {
+	return signFixed(t, current(t, openStore(t, t.TempDir())))
 }
