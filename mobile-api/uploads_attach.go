@@ -36,6 +36,8 @@ type uploadRow struct {
 	ErrorMessage string `db:"error_message" json:"errorMessage,omitempty"`
 	Created      string `db:"created" json:"-"`
 	Updated      string `db:"updated" json:"-"`
+
+	data []byte // the processed photo when it is attached straight from memory
 }
 
 // uploadsDir is where tus keeps partial uploads and the pipeline keeps processed photos.
@@ -107,9 +109,12 @@ func attachRows(tx core.App, rec *core.Record, actor workflow.Actor, rows []*upl
 			}
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(processedDir(tx), row.Processed))
-		if err != nil {
-			return fmt.Errorf("read processed photo %s: %w", row.AttachmentID, err)
+		data := row.data
+		if data == nil {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(processedDir(tx), row.Processed)); err != nil {
+				return fmt.Errorf("read processed photo %s: %w", row.AttachmentID, err)
+			}
 		}
 		f, err := filesystem.NewFileFromBytes(data, "photo"+filepath.Ext(row.Processed))
 		if err != nil {

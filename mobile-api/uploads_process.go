@@ -63,52 +63,77 @@ func (u *uploads) finish(id string) (*uploadRow, error) {
 		return nil, fmt.Errorf("process upload %s: %w", id, err)
 	}
 
+	// the common order is request.create first, photo second: attach straight
+	// from memory, and keep a durable copy only when the photo has to wait
 	name := id + photo.Ext
-	if err := writeDurably(filepath.Join(processedDir(u.app), name), photo.Data); err != nil {
-		return nil, err
+	refusal, err := u.bind(id, name, photo.Data)
+	if errors.Is(err, errNeedCopy) {
+		if err := writeDurably(filepath.Join(processedDir(u.app), name), photo.Data); err != nil {
+			return nil, err
+		}
+		refusal, err = u.bind(id, name, nil)
 	}
+	switch {
+	case err != nil:
+		return nil, err
+	case refusal != nil:
+		_ = os.Remove(filepath.Join(processedDir(u.app), name))
+		return u.reject(row, "photo_refused", refusal.Message)
+	}
+	u.removeTus(id)
+	return findUpload(u.app.DB(), id)
+}
 
+// errNeedCopy says the photo must wait for its request: write it to disk first.
+var errNeedCopy = errors.New("the photo waits for its request")
+
+// bind attaches a processed photo to its request if that exists, else marks
+// it ready (only once its processed copy is on disk: data == nil). A refusal
+// by the request's hooks (closed request, no photos taken) is returned with
+// everything rolled back.
+func (u *uploads) bind(id, name string, data []byte) (*mutationError, error) {
 	var refusal *mutationError
-	err = u.app.RunInTransaction(func(tx core.App) error {
+	err := u.app.RunInTransaction(func(tx core.App) error {
 		row, err := findUpload(tx.DB(), id)
 		if err != nil {
 			return fmt.Errorf("reload upload %s: %w", id, err)
 		}
 		if row.Status != uploadUploading {
-			return nil
+			return nil // bound by an earlier attempt
+		}
+		var req *core.Record
+		if row.RequestID != "" {
+			req, err = tx.FindRecordById("requests", row.RequestID)
+			switch {
+			case errors.Is(err, sql.ErrNoRows) || (err == nil && req.GetString("citizen") != row.Citizen):
+				req = nil // its request.create has not arrived yet: attach then
+			case err != nil:
+				return fmt.Errorf("load request %s: %w", row.RequestID, err)
+			}
+		}
+		if req == nil && data != nil {
+			return errNeedCopy
 		}
 		if err := setUploadStatus(tx, id, uploadReady, "", "", dbx.Params{"processed": name}); err != nil {
 			return err
 		}
-		if row.RequestID == "" {
+		if req == nil {
 			return nil
 		}
-		req, err := tx.FindRecordById("requests", row.RequestID)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && req.GetString("citizen") != row.Citizen) {
-			return nil // its request.create has not arrived yet: attach then
-		}
-		if err != nil {
-			return fmt.Errorf("load request %s: %w", row.RequestID, err)
-		}
-		row.Processed = name
+		row.Processed, row.data = name, data
 		err = attachRows(tx, req, workflow.Actor{Kind: workflow.ActorCitizen, ID: row.Citizen}, []*uploadRow{row})
 		if rej, cerr := classify(err); cerr != nil {
 			return cerr
 		} else if rej != nil {
 			refusal = rej
-			return errRedo // roll back the half-done attach; record the refusal below
+			return errRedo // roll back the half-done attach
 		}
 		return nil
 	})
-	switch {
-	case errors.Is(err, errRedo):
-		_ = os.Remove(filepath.Join(processedDir(u.app), name))
-		return u.reject(row, "photo_refused", refusal.Message)
-	case err != nil:
-		return nil, err
+	if errors.Is(err, errRedo) {
+		return refusal, nil
 	}
-	u.removeTus(id)
-	return findUpload(u.app.DB(), id)
+	return nil, err
 }
 
 // decode runs the pipeline within the decoding budget: a photo weighs its
