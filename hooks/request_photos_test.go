@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"civicdesk/testkit"
+
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // jpegWithExif returns a small JPEG carrying an APP1 Exif segment (as phones write GPS there).
@@ -149,4 +151,72 @@ func TestPhotosThroughRecordsAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProtectedPhotos: a request's photos download only with a file token of
+// someone who may view the request (owner, clerk of its department, supervisor).
+func TestProtectedPhotos(t *testing.T) {
+	t.Parallel()
+	w := testkit.NewApp(t)
+	body, ctype := multipartRequest(t, map[string]string{
+		"citizen": w.CitizenA.Id, "service": w.Services["graffiti"],
+		"answers": `{"surface":"monument"}`, "location": `{"lat":44.4,"lon":8.9}`,
+	}, jpegWithExif(t), "wall.jpg")
+	req := httptest.NewRequest(http.MethodPost, "/api/collections/requests/records", body)
+	req.Header.Set("content-type", ctype)
+	req.Header.Set("Authorization", testkit.Token(t, w.CitizenA))
+	rec := httptest.NewRecorder()
+	w.Handler(t).ServeHTTP(rec, req)
+	var created struct {
+		ID     string   `json:"id"`
+		Photos []string `json:"photos"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil || len(created.Photos) != 1 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body.String())
+	}
+	fileURL := "/api/files/requests/" + created.ID + "/" + created.Photos[0]
+
+	for _, c := range []struct {
+		name  string
+		actor func() string
+		want  int
+	}{
+		{"anonymous", func() string { return "" }, http.StatusNotFound},
+		{"owner", func() string { return fileToken(t, w, testkit.Token(t, w.CitizenA)) }, http.StatusOK},
+		{"other citizen", func() string { return fileToken(t, w, testkit.Token(t, w.CitizenB)) }, http.StatusNotFound},
+		{"clerk of another department", func() string { return fileToken(t, w, testkit.Token(t, w.ClerkRoads)) }, http.StatusNotFound},
+		{"clerk of the department (environment)", func() string { return fileToken(t, w, testkit.Token(t, clerkOf(t, w, "environment"))) }, http.StatusOK},
+		{"supervisor", func() string { return fileToken(t, w, testkit.Token(t, w.Supervisor)) }, http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := fileURL
+			if tok := c.actor(); tok != "" {
+				url += "?token=" + tok
+			}
+			res := w.Do(t, http.MethodGet, url, "", "")
+			if res.Status != c.want {
+				t.Fatalf("GET photo: %d, want %d", res.Status, c.want)
+			}
+		})
+	}
+}
+
+func fileToken(t *testing.T, w *testkit.World, authToken string) string {
+	t.Helper()
+	res := w.Do(t, http.MethodPost, "/api/files/token", authToken, "")
+	var out struct{ Token string }
+	res.JSON(t, &out)
+	if out.Token == "" {
+		t.Fatalf("no file token: %d %s", res.Status, res.Body)
+	}
+	return out.Token
+}
+
+func clerkOf(t *testing.T, w *testkit.World, dept string) *core.Record {
+	t.Helper()
+	rec, err := w.App.FindAuthRecordByEmail("staff", "clerk."+dept+"@demo.civicdesk.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
 }
