@@ -371,6 +371,19 @@ func TestKeyStoreLifecycle(t *testing.T) {
 		t.Fatal("revoked an unknown kid")
 	}
 
+	// a broken file written behind the store's back does not stop a running store
+	good := current(t, ks)
+	saved, _ := os.ReadFile(ks.Path())
+	os.WriteFile(ks.Path(), []byte("{broken"), 0o600)
+	if got := current(t, ks); got != good {
+		t.Fatal("a broken key file replaced the last good key set")
+	}
+	ks.Rotate("IT-GE") // Rotate reads the file and must refuse to overwrite what it cannot parse
+	if data, _ := os.ReadFile(ks.Path()); string(data) != "{broken" {
+		t.Fatal("rotate overwrote an unreadable key file")
+	}
+	os.WriteFile(ks.Path(), saved, 0o600)
+
 	// a new issuer code rotates in a key for it
 	moved, err := receipts.OpenKeyStore(dir, "IT-MI")
 	if err != nil {

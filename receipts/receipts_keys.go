@@ -156,7 +156,12 @@ func (ks *KeyStore) Current() (*KeySet, error) {
 	if ks.set != nil && ks.stamp.same(fi) {
 		return ks.set, nil
 	}
-	return ks.loadLocked()
+	set, err := ks.loadLocked()
+	if err != nil && ks.set != nil {
+		// a broken edit of the file must not stop verification: keep the last good set
+		return ks.set, nil
+	}
+	return set, err
 }
 
 // Rotate creates a new active key for issuer; the previous active key is retired
