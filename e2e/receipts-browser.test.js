@@ -3,7 +3,9 @@
 // valid code, a tampered code and a QR image; switch languages; run axe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { PNG } from 'pngjs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -139,6 +141,50 @@ test('/verify/ online: a key rotated after the JWKS was cached, and a revoked re
   assert.deepEqual([revoked.valid, revoked.reason], [false, 'revoked_receipt']);
   assert.match(revoked.text, /revoked this receipt/);
   await context.close();
+});
+
+/** y4m turns a grayscale-ish PNG into a still YUV4MPEG2 video, Chromium's fake camera input. */
+function y4m(pngBuf, frames = 10) {
+  const img = PNG.sync.read(pngBuf);
+  const pad = 64; // a margin of white around the code, as a camera would see paper
+  const w = img.width + 2 * pad;
+  const h = img.height + 2 * pad;
+  const y = Buffer.alloc(w * h, 235);
+  for (let row = 0; row < img.height; row++) {
+    for (let col = 0; col < img.width; col++) {
+      const i = (row * img.width + col) * 4;
+      y[(row + pad) * w + col + pad] = img.data[i] < 128 ? 16 : 235;
+    }
+  }
+  const uv = Buffer.alloc((w / 2) * (h / 2) * 2, 128);
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), y, uv]);
+  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${w} H${h} F10:1 Ip A1:1 C420jpeg\n`), ...Array(frames).fill(frame)]);
+}
+
+test('/verify/ scans a QR code with the camera', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'civicdesk-verify-cam-'));
+  const video = join(dir, 'qr.y4m');
+  writeFileSync(video, y4m(qrPng));
+  const cam = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`],
+  });
+  try {
+    const context = await cam.newContext({ permissions: ['camera'] });
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/verify/?lang=en`);
+    await page.waitForSelector('body[data-keys="ready"]');
+    await page.click('#scan');
+    await page.waitForSelector('#result[data-valid]', { timeout: 30000 });
+    assert.equal(await page.$eval('#result', (el) => el.dataset.valid), 'true');
+    assert.equal(await page.inputValue('#code'), code);
+    assert.equal(await page.isHidden('#camera'), true, 'the camera stops after a read');
+  } finally {
+    await cam.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('/verify/ has no axe WCAG 2.2 AA violations', async () => {
