@@ -256,6 +256,10 @@ func TestReceiptsRecordsAPI(t *testing.T) {
 	}
 	var created map[string]any
 	r.JSON(t, &created)
+	long := `{"paid_at":"2026-11-26 10:00:00Z","payment_ref":"` + strings.Repeat("9", receipts.MaxPaymentRefLen+1) + `"}`
+	if r := w.Do(t, http.MethodPatch, "/api/collections/requests/records/"+created["id"].(string), testkit.Token(t, w.Supervisor), long); r.Status != 400 || !strings.Contains(r.Body, `"payment_ref":{"code":"validation_receipt_limit"`) {
+		t.Fatalf("too long payment_ref: %d %s", r.Status, r.Body)
+	}
 	forged := `{"request":"` + created["id"].(string) + `","code":"CR1:X","kind":"received","issued_at":"2026-01-01 00:00:00Z"}`
 	if r := w.Do(t, http.MethodPost, "/api/collections/receipts/records", testkit.Token(t, w.CitizenA), forged); r.Status < 400 {
 		t.Fatalf("citizen created a receipt: %d", r.Status)
