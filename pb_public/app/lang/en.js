@@ -104,6 +104,8 @@ export default {
   'req.changesWaiting': 'Changes waiting to send',
   'req.rejectedBadge': 'Not accepted',
   'req.notAccepted': 'The city did not accept this request. {reason}',
+  'req.discard': 'Remove from this device',
+  'req.discarded': 'Removed from this device.',
   'req.number': 'Number',
   'req.pendingNumber': 'Number given when sent',
   'req.status': 'Status',

@@ -104,6 +104,8 @@ export default {
   'req.changesWaiting': 'Muudatused ootavad saatmist',
   'req.rejectedBadge': 'Vastu võtmata',
   'req.notAccepted': 'Linn ei võtnud seda pöördumist vastu. {reason}',
+  'req.discard': 'Eemalda sellest seadmest',
+  'req.discarded': 'Eemaldatud sellest seadmest.',
   'req.number': 'Number',
   'req.pendingNumber': 'Number antakse saatmisel',
   'req.status': 'Olek',

@@ -104,6 +104,8 @@ export default {
   'req.changesWaiting': 'Változások küldésre várnak',
   'req.rejectedBadge': 'Nem fogadták be',
   'req.notAccepted': 'A város nem fogadta be ezt a bejelentést. {reason}',
+  'req.discard': 'Eltávolítás erről az eszközről',
+  'req.discarded': 'Eltávolítva erről az eszközről.',
   'req.number': 'Szám',
   'req.pendingNumber': 'A szám küldéskor születik',
   'req.status': 'Állapot',

@@ -104,6 +104,8 @@ export default {
   'req.changesWaiting': 'Modifiche in attesa di invio',
   'req.rejectedBadge': 'Non accettata',
   'req.notAccepted': 'Il Comune non ha accettato questa richiesta. {reason}',
+  'req.discard': 'Rimuovi da questo dispositivo',
+  'req.discarded': 'Rimossa da questo dispositivo.',
   'req.number': 'Numero',
   'req.pendingNumber': 'Numero assegnato all’invio',
   'req.status': 'Stato',

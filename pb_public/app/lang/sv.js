@@ -104,6 +104,8 @@ export default {
   'req.changesWaiting': 'Ändringar väntar på att skickas',
   'req.rejectedBadge': 'Inte godtaget',
   'req.notAccepted': 'Kommunen godtog inte ärendet. {reason}',
+  'req.discard': 'Ta bort från den här enheten',
+  'req.discarded': 'Borttaget från den här enheten.',
   'req.number': 'Nummer',
   'req.pendingNumber': 'Nummer ges när det skickas',
   'req.status': 'Status',

@@ -2,14 +2,15 @@
 // comment, cancel). Everything here reads IndexedDB, so it works offline.
 import { h, announce } from '../dom.js';
 import { t, loc, fmtDate, fmtMoney } from '../i18n.js';
-import { get, getAll } from '../db.js';
+import { get, getAll, del } from '../db.js';
 import { pending, addComment, cancelRequest } from '../sync.js';
 import { request } from '../api.js';
-import { app } from '../main.js';
+import { app, navigate } from '../main.js';
 
 const STATUSES = ['received', 'in_progress', 'waiting_citizen', 'resolved', 'rejected', 'cancelled'];
 const COMMENT_MAX = 2000;
 const comments = new Map(); // requestId -> unsent draft text (survives re-renders)
+let objectURLs = []; // photo previews of the last render, revoked on the next
 
 /** statusText names a status in the shown language. */
 export function statusText(s) {
@@ -128,7 +129,15 @@ export async function detailView(id) {
 
   const notices = [];
   if (flash) notices.push(h('p', { class: 'note ok', role: 'status' }, flash));
-  if (row._rejected) notices.push(h('p', { class: 'note bad' }, t('req.notAccepted', { reason: row._rejected.message || row._rejected.code || '' })));
+  if (row._rejected) {
+    notices.push(h('div', { class: 'note bad' },
+      h('p', {}, t('req.notAccepted', { reason: row._rejected.message || row._rejected.code || '' })),
+      h('button', { type: 'button', class: 'secondary', id: 'discard-request', onclick: async () => {
+        await del('requests', id);
+        announce(t('req.discarded'));
+        navigate('/requests', { replace: true });
+      } }, t('req.discard'))));
+  }
   else if (row._local) notices.push(h('p', { class: 'note warn' }, t('req.waitingLong')));
   if (mine.photos) notices.push(h('p', { class: 'note warn' }, t('req.photosPending', { n: mine.photos })));
   for (const f of mine.failedPhotos) notices.push(h('p', { class: 'note bad' }, t('req.photoRefused', { reason: f.message || f.status })));
@@ -137,7 +146,9 @@ export async function detailView(id) {
     notices.push(h('p', { class: 'note bad' }, t(r.name === 'request.cancel' ? 'req.cancelRefused' : 'req.commentRefused', { reason: (r.error && r.error.message) || '' })));
   }
 
-  const localPhotos = atts.filter((a) => a.data).map((a, i) => h('li', {}, h('img', { src: URL.createObjectURL(new Blob([a.data], { type: a.type })), alt: t('file.photoAlt', { i: i + 1 }) })));
+  for (const u of objectURLs) URL.revokeObjectURL(u);
+  objectURLs = atts.filter((a) => a.data).map((a) => URL.createObjectURL(new Blob([a.data], { type: a.type })));
+  const localPhotos = objectURLs.map((u, i) => h('li', {}, h('img', { src: u, alt: t('file.photoAlt', { i: i + 1 }) })));
   const sp = await serverPhotos(row);
   const remote = sp.tok
     ? sp.list.map((ph, i) => h('li', {}, h('img', { src: `${ph.thumb || ph.url}${(ph.thumb || ph.url).includes('?') ? '&' : '?'}token=${encodeURIComponent(sp.tok)}`, alt: t('file.photoAlt', { i: i + 1 }), loading: 'lazy' })))
