@@ -14,6 +14,7 @@ import (
 	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Dispatcher defaults.
@@ -46,35 +47,37 @@ type Options struct {
 // Stats counts a dispatcher's outcomes since Start.
 type Stats struct {
 	Sent, Retried, Failed, Gone, Expired int64
+	// Transactions counts the outbox transactions (one fsync each); Claims and
+	// Flushes those that claimed rows and wrote results (often the same one).
+	Transactions, Claims, Flushes int64
 }
 
 // Dispatcher drains the outbox with a bounded pool of workers.
 //
-// A row's life: pending → (claimed in a committed transaction) sending → POST →
-// result committed: sent, pending again with a later next_at (429/5xx), failed,
-// expired, or deleted with its subscription (404/410). Results are written by
-// one goroutine in group commits. A row is claimed before its POST, so two
-// workers never send it; a row recorded as sent is never sent again.
+// A row's life: pending → claimed ("sending", committed) → POST → result
+// committed: sent, pending again with a later next_at (429/5xx), failed,
+// expired, or deleted with its subscription (404/410). One goroutine owns the
+// database side: each of its transactions writes the results that arrived
+// and claims rows for the free workers (a group commit: one fsync for both).
+// A row is claimed before its POST, so no two workers send it; a row recorded
+// as sent is never sent again. Workers only encrypt and POST.
 type Dispatcher struct {
 	app    core.App
 	opts   Options
 	sender *Sender
 
 	poke    chan struct{}
-	freed   chan struct{}
 	results chan result
 	stop    chan struct{}
+	done    chan struct{}
 
 	sendCtx    context.Context
 	cancelSend context.CancelFunc
 
-	inflight   sync.WaitGroup
-	loopDone   chan struct{}
-	writerDone chan struct{}
-
 	startOnce, stopOnce sync.Once
 
 	sent, retried, failed, gone, expired atomic.Int64
+	transactions, claims, flushes        atomic.Int64
 }
 
 type job struct {
@@ -137,12 +140,10 @@ func NewDispatcher(app core.App, opts Options) (*Dispatcher, error) {
 	return &Dispatcher{
 		app: app, opts: opts, sender: sender,
 		poke:    make(chan struct{}, 1),
-		freed:   make(chan struct{}, 1),
 		results: make(chan result, opts.Workers),
 		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
-		loopDone:   make(chan struct{}),
-		writerDone: make(chan struct{}),
 	}, nil
 }
 
@@ -163,28 +164,23 @@ func (d *Dispatcher) Start() error {
 			err = fmt.Errorf("requeue orphaned pushes: %w", err)
 			return
 		}
-		go d.writer()
 		go d.loop()
 	})
 	return err
 }
 
 // Stop stops claiming, waits for the POSTs in flight and writes their results.
-// When ctx ends first, the POSTs are cancelled (their rows stay "sending" and
-// are requeued by the next Start).
+// When ctx ends first, the POSTs in flight are cancelled; their rows are
+// written back as pending (a cancelled POST may still have been delivered:
+// such a row can arrive twice, which Topic and tag collapse).
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() { close(d.stop) })
 	select {
-	case <-d.loopDone:
-	case <-ctx.Done():
-		d.cancelSend()
-	}
-	select {
-	case <-d.writerDone:
+	case <-d.done:
 		return nil
 	case <-ctx.Done():
 		d.cancelSend()
-		<-d.writerDone
+		<-d.done
 		return ctx.Err()
 	}
 }
@@ -199,57 +195,88 @@ func (d *Dispatcher) Poke() {
 
 // Stats returns the outcome counters.
 func (d *Dispatcher) Stats() Stats {
-	return Stats{Sent: d.sent.Load(), Retried: d.retried.Load(), Failed: d.failed.Load(), Gone: d.gone.Load(), Expired: d.expired.Load()}
+	return Stats{
+		Sent: d.sent.Load(), Retried: d.retried.Load(), Failed: d.failed.Load(), Gone: d.gone.Load(), Expired: d.expired.Load(),
+		Transactions: d.transactions.Load(), Claims: d.claims.Load(), Flushes: d.flushes.Load(),
+	}
 }
 
+// maxResultWait bounds how long a result waits in memory for a group commit.
+// It is the only window in which a crash forgets that a POST succeeded.
+const maxResultWait = 20 * time.Millisecond
+
 func (d *Dispatcher) loop() {
-	defer func() {
-		d.inflight.Wait()
-		close(d.results)
-		close(d.loopDone)
-	}()
+	defer close(d.done)
 	workers := d.opts.Workers
-	sem := make(chan struct{}, workers)
-	// claim in batches: each claim is a committed (fsynced) transaction
-	minBatch := max(1, workers/4)
+	// claim in batches: each transaction is one fsync
+	minBatch := max(1, workers/2)
+	inflight := 0
+	var batch []result
+	var firstResult time.Time
+	stopping := false
+	due := true // something may be due: try a claim
+	var nextDue time.Time
+	stop := d.stop             // set to nil once stopping: a nil channel never fires
+	var blockedUntil time.Time // after a failed transaction
+	failures := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+
 	for {
-		select {
-		case <-d.stop:
-			return
-		default:
-		}
-		wait := idlePoll
-		free := workers - len(sem)
-		if free >= minBatch || (free > 0 && len(sem) == 0) {
-			jobs, nextDue, err := d.claim(free)
-			if err != nil {
-				d.app.Logger().Error("push: claim outbox rows", "error", err.Error())
-				wait = time.Second
-			} else {
-				for _, j := range jobs {
-					sem <- struct{}{}
-					d.inflight.Add(1)
-					go func(j job) {
-						defer func() {
-							<-sem
-							d.inflight.Done()
-							select {
-							case d.freed <- struct{}{}:
-							default:
-							}
-						}()
-						d.results <- d.deliver(j)
-					}(j)
-				}
-				if len(jobs) == free {
-					continue // maybe more are due: claim again once slots free up
-				}
-				if !nextDue.IsZero() {
-					wait = min(wait, max(nextDue.Sub(d.opts.Now()), 10*time.Millisecond))
-				}
+		free := workers - inflight
+		ready := !time.Now().Before(blockedUntil)
+		claimNow := ready && !stopping && due && (free >= minBatch || (inflight == 0 && free > 0))
+		flushNow := ready && len(batch) > 0 && (claimNow || stopping || len(batch) >= maxFlush || inflight == 0 ||
+			time.Since(firstResult) >= maxResultWait)
+		if claimNow || flushNow {
+			n := 0
+			if claimNow {
+				n = free
 			}
+			jobs, next, err := d.commit(batch, n)
+			if err != nil {
+				failures++
+				d.app.Logger().Error("push: outbox transaction", "error", err.Error(), "results", len(batch))
+				if stopping && failures >= 5 {
+					// give up: the rows stay "sending" and the next Start requeues them
+					return
+				}
+				// the results stay in memory and are written with the next transaction
+				blockedUntil = time.Now().Add(time.Duration(failures) * 200 * time.Millisecond)
+			} else {
+				failures = 0
+				if claimNow {
+					for _, j := range jobs {
+						inflight++
+						go func(j job) { d.results <- d.deliver(j) }(j)
+					}
+					// fewer rows than slots: nothing else is due until next (or a poke)
+					due = len(jobs) == n
+					nextDue = next
+				}
+				d.settled(batch)
+				for _, r := range batch {
+					// a retry written just now falls due at its nextAt
+					if r.outcome == outcomeRetry && (nextDue.IsZero() || r.nextAt.Before(nextDue)) {
+						nextDue = r.nextAt
+					}
+				}
+				batch, firstResult = nil, time.Time{}
+			}
+		}
+		if stopping && inflight == 0 && len(batch) == 0 {
+			return
+		}
+
+		wait := idlePoll
+		if !due && !nextDue.IsZero() {
+			wait = min(wait, max(nextDue.Sub(d.opts.Now()), time.Millisecond))
+		}
+		if len(batch) > 0 {
+			wait = min(wait, max(maxResultWait-time.Since(firstResult), time.Millisecond))
+		}
+		if !ready {
+			wait = max(time.Until(blockedUntil), time.Millisecond)
 		}
 		if !timer.Stop() {
 			select {
@@ -259,47 +286,96 @@ func (d *Dispatcher) loop() {
 		}
 		timer.Reset(wait)
 		select {
-		case <-d.stop:
-			return
+		case r := <-d.results:
+			inflight--
+			if len(batch) == 0 {
+				firstResult = time.Now()
+			}
+			batch = append(batch, r)
+			// take whatever else is ready without waiting
+		more:
+			for len(batch) < maxFlush {
+				select {
+				case r := <-d.results:
+					inflight--
+					batch = append(batch, r)
+				default:
+					break more
+				}
+			}
 		case <-d.poke:
-		case <-d.freed:
+			due = true
 		case <-timer.C:
+			if !nextDue.IsZero() && !d.opts.Now().Before(nextDue) {
+				due = true
+			}
+			if nextDue.IsZero() {
+				due = true // idle poll
+			}
+		case <-stop:
+			stopping = true
+			stop = nil
 		}
 	}
 }
 
-// claim expires overdue rows and marks up to n due rows "sending" in one
-// transaction, returning them with their subscriptions, and when nothing more
-// is due, the time the next pending row falls due.
-func (d *Dispatcher) claim(n int) ([]job, time.Time, error) {
-	now := d.opts.Now()
-	ts := dbTime(now)
+// commit writes results and claims up to n due rows in one transaction.
+func (d *Dispatcher) commit(results []result, n int) ([]job, time.Time, error) {
 	var jobs []job
+	var next time.Time
 	err := d.app.RunInTransaction(func(tx core.App) error {
-		if _, err := tx.DB().NewQuery("UPDATE {{push_outbox}} SET [[state]] = {:expired}, [[updated]] = {:now} WHERE [[state]] = {:pending} AND [[expires_at]] <= {:now}").
-			Bind(dbx.Params{"expired": StateExpired, "pending": StatePending, "now": ts}).Execute(); err != nil {
-			return err
+		if len(results) > 0 {
+			if err := applyResults(tx, results); err != nil {
+				return err
+			}
 		}
-		if err := tx.DB().NewQuery(`UPDATE {{push_outbox}} SET [[state]] = {:sending}, [[lease_until]] = {:lease}, [[updated]] = {:now}
-			WHERE [[id]] IN (SELECT [[id]] FROM {{push_outbox}} WHERE [[state]] = {:pending} AND [[next_at]] <= {:now} ORDER BY [[next_at]] LIMIT {:n})
-			RETURNING [[id]], [[subscription]], [[payload]], [[topic]], [[urgency]], [[attempts]], [[expires_at]]`).
-			Bind(dbx.Params{"sending": StateSending, "pending": StatePending, "lease": dbTime(now.Add(leaseDuration)), "now": ts, "n": n}).
-			All(&jobs); err != nil {
-			return err
+		if n > 0 {
+			var err error
+			if jobs, next, err = d.claim(tx, n); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
+		return nil, time.Time{}, err
+	}
+	d.transactions.Add(1)
+	if len(results) > 0 {
+		d.flushes.Add(1)
+	}
+	if n > 0 {
+		d.claims.Add(1)
+	}
+	return jobs, next, nil
+}
+
+// claim marks up to n due rows "sending" (inside tx) and returns them with
+// their subscriptions, and when fewer were due, when the next pending row falls due.
+func (d *Dispatcher) claim(tx core.App, n int) ([]job, time.Time, error) {
+	now := d.opts.Now()
+	ts := dbTime(now)
+	var jobs []job
+	// expired rows are claimed like the others and settled by deliver without a
+	// POST: filtering them here would scan every pending row on each claim
+	if err := tx.DB().NewQuery(`UPDATE {{push_outbox}} SET [[state]] = {:sending}, [[lease_until]] = {:lease}, [[updated]] = {:now}
+		WHERE [[id]] IN (SELECT [[id]] FROM {{push_outbox}} WHERE [[state]] = {:pending} AND [[next_at]] <= {:now} ORDER BY [[next_at]] LIMIT {:n})
+		RETURNING [[id]], [[subscription]], [[payload]], [[topic]], [[urgency]], [[attempts]], [[expires_at]]`).
+		Bind(dbx.Params{"sending": StateSending, "pending": StatePending, "lease": dbTime(now.Add(leaseDuration)), "now": ts, "n": n}).
+		All(&jobs); err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim: %w", err)
 	}
-	if len(jobs) == 0 {
-		var next string
-		_ = d.app.DB().NewQuery("SELECT COALESCE(MIN([[next_at]]), '') FROM {{push_outbox}} WHERE [[state]] = {:pending}").
-			Bind(dbx.Params{"pending": StatePending}).Row(&next)
-		if t, err := time.Parse("2006-01-02 15:04:05.000Z", next); err == nil {
-			return nil, t, nil
+	var next time.Time
+	if len(jobs) < n {
+		var s string
+		if err := tx.DB().NewQuery("SELECT COALESCE(MIN([[next_at]]), '') FROM {{push_outbox}} WHERE [[state]] = {:pending}").
+			Bind(dbx.Params{"pending": StatePending}).Row(&s); err != nil {
+			return nil, time.Time{}, fmt.Errorf("next due: %w", err)
 		}
-		return nil, time.Time{}, nil
+		next, _ = time.Parse(types.DefaultDateLayout, s)
+	}
+	if len(jobs) == 0 {
+		return nil, next, nil
 	}
 	ids := make([]any, 0, len(jobs))
 	for _, j := range jobs {
@@ -310,8 +386,7 @@ func (d *Dispatcher) claim(n int) ([]job, time.Time, error) {
 		Endpoint string `db:"endpoint"`
 		Keys     string `db:"keys"`
 	}
-	if err := d.app.DB().Select("id", "endpoint", "keys").From(CollectionSubscriptions).Where(dbx.In("id", ids...)).All(&subs); err != nil {
-		// the rows stay claimed; Start or the sweeper requeues them
+	if err := tx.DB().Select("id", "endpoint", "keys").From(CollectionSubscriptions).Where(dbx.In("id", ids...)).All(&subs); err != nil {
 		return nil, time.Time{}, fmt.Errorf("load subscriptions: %w", err)
 	}
 	byID := make(map[string]int, len(subs))
@@ -324,14 +399,14 @@ func (d *Dispatcher) claim(n int) ([]job, time.Time, error) {
 			_ = json.Unmarshal([]byte(subs[k].Keys), &jobs[i].keys)
 		}
 	}
-	return jobs, time.Time{}, nil
+	return jobs, next, nil
 }
 
 // deliver sends one claimed row and decides its fate (never touching the database).
 func (d *Dispatcher) deliver(j job) result {
 	now := d.opts.Now()
 	r := result{job: j, at: now}
-	expires, err := time.Parse("2006-01-02 15:04:05.000Z", j.ExpiresAt)
+	expires, err := time.Parse(types.DefaultDateLayout, j.ExpiresAt)
 	if err != nil || !expires.After(now) {
 		r.outcome = outcomeExpired
 		return r
@@ -393,53 +468,10 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	return exp/2 + time.Duration(d.opts.Jitter()*float64(exp/2))
 }
 
-// writer commits results in groups: one transaction for whatever has arrived.
-func (d *Dispatcher) writer() {
-	defer close(d.writerDone)
-	for {
-		first, ok := <-d.results
-		if !ok {
-			return
-		}
-		batch := []result{first}
-	drain:
-		for len(batch) < maxFlush {
-			select {
-			case r, ok := <-d.results:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		d.flush(batch)
-	}
-}
-
-func (d *Dispatcher) flush(batch []result) {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if err = d.app.RunInTransaction(func(tx core.App) error { return applyResults(tx, batch) }); err == nil {
-			break
-		}
-		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
-	}
-	if err != nil {
-		// the rows stay "sending" and are requeued by the next Start or sweep
-		d.app.Logger().Error("push: record delivery results", "rows", len(batch), "error", err.Error())
-		return
-	}
-	retry := false
+// settled counts and logs results once they are committed.
+func (d *Dispatcher) settled(batch []result) {
 	for _, r := range batch {
 		d.count(r)
-		if r.outcome == outcomeRetry {
-			retry = true
-		}
-	}
-	if retry {
-		d.Poke() // recompute the wake-up time
 	}
 }
 
