@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'd9c308ebf29b6336';
+const VERSION = 'a545e4ba4ba42164';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -34,6 +34,7 @@ const ROUTES = [
 ];
 const NAV = [['/new', 'nav.new'], ['/requests', 'nav.requests'], ['/receipts', 'nav.receipts'], ['/settings', 'nav.settings']];
 let currentRoute = null;
+let booted = false;
 let renderSeq = 0;
 
 /** navigate shows path (pushing history unless replace). */
@@ -68,8 +69,10 @@ async function render(isNavigation, force = false) {
   renderNav(path);
   const h1 = main.querySelector('h1');
   document.title = `${h1 ? h1.textContent : ''} — ${t('app.name')}`;
-  if (isNavigation) {
-    if (h1) { h1.tabIndex = -1; h1.focus(); }
+  if (h1) h1.tabIndex = -1;
+  if (isNavigation && booted) {
+    // after an in-app navigation, start reading at the new view (not on first load: the skip link comes first)
+    if (h1) h1.focus();
   } else if (focusedId) {
     const el = document.getElementById(focusedId);
     if (el) el.focus();
@@ -197,6 +200,7 @@ async function boot() {
   registerServiceWorker();
   app.catalog = await loadCatalog(lang()).catch((err) => { console.warn('catalog:', err.message); return null; });
   await render(true);
+  booted = true;
   if (session()) {
     startSession();
     refresh().catch((err) => { if (!(err instanceof NetworkError)) console.warn(err); });
