@@ -398,3 +398,46 @@ func TestDispatcherCrashMidBurstLosesNothing(t *testing.T) {
 		t.Errorf("%d duplicates, more than the %d POSTs that can be in flight", dups, workers)
 	}
 }
+
+func TestStartRequeuesRowsOfADeadProcess(t *testing.T) {
+	f := newFakePush(t)
+	w := newWorld(t, f)
+	req := w.NewRequest(t, w.CitizenA)
+	dev, endpoint := f.newDevice()
+	subscribe(t, w.App, w.CitizenA, endpoint, dev.keys(), "en")
+	w.MoveTo(t, req, workflow.StatusInProgress)
+	// the state a SIGKILL leaves behind: claimed, lease still running, no result
+	if _, err := w.App.DB().NewQuery("UPDATE push_outbox SET state = 'sending', lease_until = '2999-01-01 00:00:00.000Z'").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	startDispatcher(t, w.App, push.Options{Workers: 1})
+	waitFor(t, 10*time.Second, "the orphan delivered", func() bool { return countState(t, w.App, push.StateSent) == 1 })
+	if n := len(f.deliveries()); n != 1 {
+		t.Errorf("%d deliveries, want 1", n)
+	}
+}
+
+// Register runs a dispatcher while the app serves: a clerk's change is
+// delivered with no test-made dispatcher, and terminate stops it.
+func TestRegisteredDispatcherFollowsServe(t *testing.T) {
+	f := newFakePush(t)
+	w := newWorld(t, f)
+	if push.Of(w.App) != nil {
+		t.Fatal("a dispatcher runs before serve")
+	}
+	w.Handler(t) // triggers OnServe, as `civicdesk serve` does
+	if push.Of(w.App) == nil {
+		t.Fatal("no dispatcher after serve")
+	}
+	req := w.NewRequest(t, w.CitizenA)
+	dev, endpoint := f.newDevice()
+	subscribe(t, w.App, w.CitizenA, endpoint, dev.keys(), "en")
+	w.MoveTo(t, req, workflow.StatusInProgress)
+	waitFor(t, 10*time.Second, "the delivery", func() bool { return len(f.deliveries()) == 1 })
+	if err := w.App.OnTerminate().Trigger(&core.TerminateEvent{App: w.App}); err != nil {
+		t.Fatal(err)
+	}
+	if push.Of(w.App) != nil {
+		t.Error("the dispatcher still runs after terminate")
+	}
+}
