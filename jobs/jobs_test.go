@@ -396,3 +396,36 @@ func TestSchedulerRecoversAndStopWaits(t *testing.T) {
 		t.Errorf("RunNow: %v %v", rep, err)
 	}
 }
+
+// Each run's outcome reaches PocketBase's log store, which the dashboard shows.
+func TestJobRunsAreLogged(t *testing.T) {
+	w := newWorld(t)
+	w.App.Settings().Logs.MaxDays = 7 // the test app turns log persistence off
+	w.NewRequest(t, w.CitizenA)
+	s, err := jobs.NewScheduler(w.App, jobs.Options{Now: func() time.Time { return time.Now().Add(100 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunNow(jobs.JobSLAWatch); err != nil {
+		t.Fatal(err)
+	}
+	var data string
+	deadline := time.Now().Add(15 * time.Second) // the log writer flushes every 3 s
+	for {
+		err := w.App.AuxDB().Select("data").From("_logs").Where(dbx.HashExp{"message": "job " + jobs.JobSLAWatch + " done"}).Row(&data)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log entry for the run: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(data), &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields["job"] != jobs.JobSLAWatch || fields["marked"] != float64(1) {
+		t.Errorf("log data %v, want the job name and its counts", fields)
+	}
+}
