@@ -33,6 +33,12 @@ test('online: sign up, file with a photo, number and receipt QR shown, server ha
   assert.equal(reqs[0].address, 'Via Roma 1');
   assert.deepEqual(reqs[0].answers, { size: 'medium', depth_cm: 12 });
   await waitFor(async () => (await serverRequests(srv.url, email))[0].photos.length === 1, { what: 'photo attached on the server' });
+  // the app shows the server's thumbnail (a protected file, fetched with a file token)
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await waitFor(() => page.evaluate(() => {
+    const img = document.querySelector('#request-photos img');
+    return img && img.src.includes('/api/files/requests/') && img.complete && img.naturalWidth > 0;
+  }), { what: 'server thumbnail loaded in the request view' });
 
   // the receipt: QR image from the server's PNG, decoded to the stored code
   const receipts = await serverReceipts(srv.url, email);
