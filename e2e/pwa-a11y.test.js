@@ -75,8 +75,10 @@ async function checkView(page, name) {
   for (const lang of [...LANGS, 'en']) {
     await switchLang(page, lang);
     assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+    const texts = await visibleTexts(page);
+    for (const t of texts) if (/\b(null|undefined|NaN|\[object Object\])\b/.test(t)) problems.push(`${name} [${lang}] shows "${t}"`);
     if (lang !== 'en') {
-      for (const u of untranslated(await visibleTexts(page), lang)) problems.push(`${name} [${lang}] untranslated ${u}`);
+      for (const u of untranslated(texts, lang)) problems.push(`${name} [${lang}] untranslated ${u}`);
     }
     for (const v of await axe(page)) problems.push(`${name} [${lang}] axe ${v}`);
   }

@@ -34,8 +34,8 @@ export function servicesView() {
           s.description ? h('span', {}, s.description) : null,
           s.fee ? h('span', { class: 'muted' }, ` ${t('file.fee', { amount: fmtMoney(s.fee, s.currency) })}`) : null)))))));
   };
+  if (app.catalog.offline) section.append(h('p', { class: 'note' }, t('file.catalogCached')));
   section.append(
-    app.catalog.offline ? h('p', { class: 'note' }, t('file.catalogCached')) : null,
     h('label', { for: 'service-search' }, t('file.search')),
     h('span', { class: 'hint', id: 'service-search-hint' }, t('file.searchHint')),
     h('input', { type: 'search', id: 'service-search', value: query, 'aria-describedby': 'service-search-hint', autocomplete: 'off', oninput: (e) => { query = e.target.value; draw(); } }),

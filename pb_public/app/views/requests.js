@@ -155,7 +155,8 @@ export async function detailView(id) {
     : [];
   const remoteNote = sp.list.length && !sp.tok ? h('p', { class: 'muted' }, t('req.photosOnline', { n: sp.list.length })) : null;
 
-  events.sort((a, b) => String(a.created || '').localeCompare(String(b.created || '')));
+  // by time; "created" first when the times are equal or missing
+  events.sort((a, b) => String(a.created || '').localeCompare(String(b.created || '')) || (a.type === 'created' ? -1 : 0) - (b.type === 'created' ? -1 : 0));
   const timeline = events.map((ev) => h('li', {},
     h('strong', {}, eventText(ev)), ' ', h('span', { class: 'muted' }, fmtDate(ev.created)),
     ev.author_type || ev.mine !== undefined ? h('span', { class: 'muted' }, ` · ${t(ev.mine || ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,

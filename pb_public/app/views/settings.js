@@ -48,7 +48,8 @@ export async function settingsView() {
       await drawPush();
       announce(status.textContent);
     });
-    pushBox.append(sub ? h('p', {}, t('push.on')) : null, h('div', { class: 'actions' }, btn), status);
+    if (sub) pushBox.append(h('p', {}, t('push.on')));
+    pushBox.append(h('div', { class: 'actions' }, btn), status);
   };
   await drawPush();
 
