@@ -14,6 +14,15 @@ after(async () => { await b?.close(); await srv?.stop(); });
 
 test('offline: two requests with photos survive a reload and are sent exactly once', async () => {
   const { page, context } = b;
+  // every text the sync indicator shows, across reloads
+  await context.addInitScript(() => {
+    const seen = JSON.parse(sessionStorage.getItem('syncTexts') || '[]');
+    const rec = (t) => { if (t && seen[seen.length - 1] !== t) { seen.push(t); sessionStorage.setItem('syncTexts', JSON.stringify(seen)); } };
+    addEventListener('DOMContentLoaded', () => {
+      const el = document.getElementById('sync-status');
+      new MutationObserver(() => rec(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+  });
   const email = await signUp(page, srv.url);
   // the service worker controls the page before we go offline
   await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller, null, { timeout: 20000 });
@@ -45,6 +54,11 @@ test('offline: two requests with photos survive a reload and are sent exactly on
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await serverRequests(srv.url, email)).length, 2, 'no duplicates after another round');
+
+  const shown = await page.evaluate(() => JSON.parse(sessionStorage.getItem('syncTexts')));
+  assert.ok(shown.some((t) => /^2 requests waiting to send\./.test(t)), `indicator texts: ${JSON.stringify(shown)}`);
+  for (let i = 1; i <= 3; i++) assert.ok(shown.some((t) => t.startsWith(`Sending photo ${i} of 3 (`)), `"Sending photo ${i} of 3" in ${JSON.stringify(shown)}`);
+  assert.equal(shown[shown.length - 1], 'All sent.');
 
   await page.click('nav a[href="/receipts"]');
   await waitFor(async () => (await page.$$('img.qr')).length >= 2, { timeout: 30000, what: 'two receipt QR codes in the wallet' });
