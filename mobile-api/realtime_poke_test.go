@@ -33,7 +33,18 @@ func TestRealtimePoke(t *testing.T) {
 	newSSE := func() subscriptions.Client {
 		c := subscriptions.NewDefaultClient()
 		w.App.SubscriptionsBroker().Register(c)
-		t.Cleanup(func() { w.App.SubscriptionsBroker().Unregister(c.Id()) })
+		t.Cleanup(func() {
+			// take the pokes still in flight first: PocketBase's Send races with
+			// the channel close of Unregister (it recovers, the race detector does not)
+			for quiet := false; !quiet; {
+				select {
+				case <-c.Channel():
+				case <-time.After(300 * time.Millisecond):
+					quiet = true
+				}
+			}
+			w.App.SubscriptionsBroker().Unregister(c.Id())
+		})
 		return c
 	}
 	tokenA := testkit.Token(t, w.CitizenA)
