@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '9ea83d9f56401ed3';
+const VERSION = 'a515c1f9b8c6bd8c';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

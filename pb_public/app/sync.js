@@ -220,6 +220,10 @@ async function closeGap(last) {
     const meta = t.objectStore('meta');
     const box = t.objectStore('outbox');
     const rest = (await p(box.getAll())).filter((m) => m.id > last);
+    // the server has forgotten mutations a pull already acknowledged: it went back
+    // in time (a restored backup), so our cursor may point into a reused change
+    // sequence; pull everything again
+    if (last < ((await p(meta.get('lastMutationID'))) || 0)) await p(meta.delete('cursor'));
     await p(meta.put(last, 'pushedThrough'));
     await p(meta.put(last, 'lastMutationID'));
     if (!rest.length || rest[0].id === last + 1) return;
