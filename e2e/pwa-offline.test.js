@@ -57,7 +57,7 @@ test('offline: two requests with photos survive a reload and are sent exactly on
 
   const shown = await page.evaluate(() => JSON.parse(sessionStorage.getItem('syncTexts')));
   assert.ok(shown.some((t) => /^2 requests waiting to send\./.test(t)), `indicator texts: ${JSON.stringify(shown)}`);
-  for (let i = 1; i <= 3; i++) assert.ok(shown.some((t) => t.startsWith(`Sending photo ${i} of 3 (`)), `"Sending photo ${i} of 3" in ${JSON.stringify(shown)}`);
+  for (let i = 1; i <= 3; i++) assert.ok(shown.some((t) => t === `Sending photo ${i} of 3.`), `"Sending photo ${i} of 3" in ${JSON.stringify(shown)}`);
   assert.equal(shown[shown.length - 1], 'All sent.');
 
   await page.click('nav a[href="/receipts"]');

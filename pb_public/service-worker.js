@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'a515c1f9b8c6bd8c';
+const VERSION = '4c10aedb5075b7a8';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

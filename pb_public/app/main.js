@@ -96,14 +96,19 @@ function translateShell() {
 /** updateIndicator shows what waits to be sent ("3 requests waiting to send"). */
 export async function updateIndicator() {
   const el = document.getElementById('sync-status');
-  if (!session()) { el.textContent = ''; return; }
+  const bar = document.getElementById('sync-progress');
+  bar.setAttribute('aria-label', t('sync.progress'));
+  if (!session()) { el.textContent = ''; bar.hidden = true; return; }
   const pend = await sync.pending();
   const st = sync.state;
   let text;
   let kind = 'busy';
+  // the percentage goes to a <progress> outside the live region, so screen
+  // readers hear "sending photo 2 of 4" once, not every chunk
+  bar.hidden = !st.photo;
   if (st.photo) {
-    const pct = st.photo.total ? Math.floor((100 * st.photo.sent) / st.photo.total) : 0;
-    text = t('sync.photo', { i: st.photo.i, n: st.photo.n, pct });
+    bar.value = st.photo.total ? Math.floor((100 * st.photo.sent) / st.photo.total) : 0;
+    text = t('sync.photo', { i: st.photo.i, n: st.photo.n });
   } else if (pend.requests > 0) {
     text = t('sync.waiting', { n: pend.requests });
     if (st.phase === 'offline' || !navigator.onLine) text += ` ${t('sync.offline')}`;
