@@ -72,6 +72,10 @@ test('form validation names the field in the shown language', async () => {
     { lang: 'sv', fields: permit, values: { plate: 'ABCDEFGHIJKL', zone: 'A', start_date: '2027-01-01T08:00' }, want: ['Registreringsnummer: högst 10 tecken.'] },
     { lang: 'en', fields: cert, values: { purpose: 'bank', copies: '2.5', delivery: 'desk' }, want: ['Number of copies: enter a whole number.'] },
     { lang: 'et', fields: cert, values: { purpose: 'bank', copies: '0', delivery: 'desk' }, want: ['Eksemplaride arv: peab olema vähemalt 1.'] },
+    { lang: 'en', fields: service('streetlight').fields, values: { problem: 'off', pole_number: 'x'.repeat(21) }, want: ['Pole number (if visible): at most 20 characters.'] },
+    { lang: 'en', fields: waste, values: { items: ['garden'], preferred_date: '2026-12-01T10:00', notes: 'n'.repeat(1001) }, want: ['Directions for the crew: at most 1000 characters.'] },
+    { lang: 'en', fields: service('enquiry').fields, values: { topic: 't'.repeat(121), question: 'q'.repeat(4001) }, want: ['Topic: at most 120 characters.', 'Your question: at most 4000 characters.'] },
+    { lang: 'en', fields: [{ code: 'x', datatype: 'string', label: { en: 'Free' } }, { code: 'y', datatype: 'text', label: { en: 'Long' } }], values: { x: 'x'.repeat(256), y: 'y'.repeat(5001) }, want: ['Free: at most 255 characters.', 'Long: at most 5000 characters.'] },
     { lang: 'en', fields: waste, values: { items: [], preferred_date: 'not a date' }, want: ['What should we collect: this is required.', 'Preferred date: enter a date and time.'] },
     { lang: 'en', fields: waste, values: { items: ['sofa'], preferred_date: '2026-12-01T10:00' }, want: ['What should we collect: this is required.'] },
   ];

@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '4c10aedb5075b7a8';
+const VERSION = '344930b88bd6a98b';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -5,6 +5,12 @@ import { h } from './dom.js';
 import { t, loc } from './i18n.js';
 
 const LIST_AS_RADIOS = 6;
+// the server's limits when a field has no maxLength (workflow.DefaultStringMax / DefaultTextMax)
+const STRING_MAX = 255;
+const TEXT_MAX = 5000;
+
+/** maxLen is a text field's character limit. */
+export const maxLen = (f) => f.maxLength || (f.datatype === 'text' ? TEXT_MAX : STRING_MAX);
 
 /** fieldId is the DOM id of a schema field's control. */
 export const fieldId = (code) => `f-${code}`;
@@ -41,7 +47,7 @@ export function validateAnswers(fields, values, lang) {
         break;
       case 'string':
       case 'text':
-        if (f.maxLength && String(v).length > f.maxLength) add('err.maxLength', { max: f.maxLength });
+        if ([...String(v)].length > maxLen(f)) add('err.maxLength', { max: maxLen(f) });
         else if (f.pattern && !new RegExp(f.pattern).test(String(v))) add('err.pattern');
         break;
       case 'singlevaluelist':
@@ -124,13 +130,13 @@ export function renderField(f, values, errors) {
     case 'text':
       return h('div', {},
         h('label', { for: id }, label, req), hint,
-        h('textarea', { id, maxlength: f.maxLength || null, required: !!f.required, 'aria-describedby': describedBy, 'aria-invalid': invalid, oninput: (e) => set(e.target.value) }, v || ''),
+        h('textarea', { id, maxlength: maxLen(f), required: !!f.required, 'aria-describedby': describedBy, 'aria-invalid': invalid, oninput: (e) => set(e.target.value) }, v || ''),
         err);
     default: {
       const attrs = { id, required: !!f.required, 'aria-describedby': describedBy, 'aria-invalid': invalid, value: v || '', oninput: (e) => set(e.target.value) };
       if (f.datatype === 'number') Object.assign(attrs, { type: 'text', inputmode: f.integer ? 'numeric' : 'decimal', autocomplete: 'off' });
       else if (f.datatype === 'datetime') Object.assign(attrs, { type: 'datetime-local' });
-      else Object.assign(attrs, { type: 'text', maxlength: f.maxLength || null });
+      else Object.assign(attrs, { type: 'text', maxlength: maxLen(f) });
       return h('div', {}, h('label', { for: id }, label, req), hint, h('input', attrs), err);
     }
   }
