@@ -1,9 +1,6 @@
 package hooks
 
 import (
-	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	"civicdesk/city"
@@ -26,7 +23,7 @@ func onRequestCreate(e *core.RecordEvent) error {
 		if err != nil {
 			return err
 		}
-		if err := checkCreateRequest(e.App, rec, svc, actor); err != nil {
+		if err := checkCreateRequest(rec, svc, actor); err != nil {
 			return err
 		}
 		if err := checkPhotoHeaders(rec); err != nil {
@@ -54,26 +51,11 @@ func onRequestCreate(e *core.RecordEvent) error {
 	})
 }
 
-// loadService returns the request's service or a validation error naming the field.
-func loadService(app core.App, id string) (*core.Record, error) {
-	if id == "" {
-		return nil, validation.Errors{"service": validation.NewError("validation_required", "Choose a service.")}
-	}
-	svc, err := app.FindRecordById(collServices, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, validation.Errors{"service": validation.NewError("validation_unknown_service", "No such service.")}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load service %s: %w", id, err)
-	}
-	return svc, nil
-}
-
 // checkCreateRequest applies the service's rules to a new request: active
 // service, form answers, location and photo policies.
-func checkCreateRequest(app core.App, rec, svc *core.Record, actor workflow.Actor) error {
+func checkCreateRequest(rec *core.Record, svc *serviceRules, actor workflow.Actor) error {
 	errs := validation.Errors{}
-	if !svc.GetBool("active") {
+	if !svc.Active {
 		errs["service"] = validation.NewError("validation_inactive_service", "This service does not accept requests at the moment.")
 		return errs
 	}
@@ -89,7 +71,7 @@ func checkCreateRequest(app core.App, rec, svc *core.Record, actor workflow.Acto
 
 	loc := rec.GetGeoPoint("location")
 	hasLoc := loc.Lat != 0 || loc.Lon != 0
-	switch svc.GetString("location") {
+	switch svc.Location {
 	case "required":
 		if !hasLoc {
 			errs["location"] = validation.NewError("validation_required", "This service needs the location of the problem.")
@@ -101,7 +83,7 @@ func checkCreateRequest(app core.App, rec, svc *core.Record, actor workflow.Acto
 	}
 
 	photos := len(rec.GetUnsavedFiles("photos")) + workflow.PendingPhotos(rec)
-	switch svc.GetString("photos") {
+	switch svc.Photos {
 	case "required":
 		if photos == 0 {
 			errs["photos"] = validation.NewError("validation_required", "This service needs at least one photo.")
@@ -125,8 +107,8 @@ func checkCreateRequest(app core.App, rec, svc *core.Record, actor workflow.Acto
 const maxPhotos = 5
 
 // checkAnswers validates the record's answers against the service's form.
-func checkAnswers(rec, svc *core.Record) (map[string]any, error) {
-	fields, err := workflow.ParseForm([]byte(svc.GetString("fields")))
+func checkAnswers(rec *core.Record, svc *serviceRules) (map[string]any, error) {
+	fields, err := svc.form()
 	if err != nil {
 		return nil, validation.NewError("validation_service_form_broken", "This service's form is misconfigured; staff have been told.")
 	}
@@ -140,18 +122,18 @@ func checkAnswers(rec, svc *core.Record) (map[string]any, error) {
 }
 
 // stampNewRequest sets every field the server owns on a new request.
-func stampNewRequest(rec, svc *core.Record, actor workflow.Actor, number string, now time.Time) {
+func stampNewRequest(rec *core.Record, svc *serviceRules, actor workflow.Actor, number string, now time.Time) {
 	rec.Set("number", number)
 	rec.Set("status", workflow.StatusReceived)
-	rec.Set("department", svc.GetString("department"))
-	rec.Set("fee", svc.GetInt("fee"))
-	rec.Set("currency", svc.GetString("currency"))
+	rec.Set("department", svc.Department)
+	rec.Set("fee", svc.Fee)
+	rec.Set("currency", svc.Currency)
 	rec.Set("resolved_at", "")
 	rec.Set("paid_at", "")
 	rec.Set("payment_ref", "")
 	rec.Set("overdue", false)
 	rec.Set("anonymized", false)
-	if h := svc.GetInt("sla_hours"); h > 0 {
+	if h := svc.SLAHours; h > 0 {
 		due, _ := types.ParseDateTime(now.Add(time.Duration(h) * time.Hour))
 		rec.Set("due_at", due)
 	} else {

@@ -208,11 +208,11 @@ func checkPhotoPolicy(app core.App, rec, orig *core.Record) error {
 	if !added {
 		return nil
 	}
-	svc, err := app.FindRecordById(collServices, rec.GetString("service"))
+	svc, err := loadService(app, rec.GetString("service"))
 	if err != nil {
 		return fmt.Errorf("load service of request %s: %w", rec.Id, err)
 	}
-	if svc.GetString("photos") == "none" {
+	if svc.Photos == "none" {
 		return validation.Errors{"photos": validation.NewError("validation_photos_not_accepted", "This service does not take photos.")}
 	}
 	return nil
