@@ -122,6 +122,10 @@ func Push(app core.App, citizenID string, req *PushRequest) (*pushResponse, erro
 	resp := &pushResponse{Results: make([]mutationResult, 0, len(req.Mutations))}
 	known := map[int]*mutationError{} // index -> rejection found by an earlier attempt
 	services := map[string]string{}   // service code or id -> id, for this push
+	parsed := make([]parsedMutation, len(req.Mutations))
+	for i, m := range req.Mutations {
+		parsed[i] = parseMutation(m)
+	}
 	start := 0
 	for start < len(req.Mutations) || (start == 0 && len(req.Mutations) == 0) {
 		var batch []mutationResult
@@ -146,9 +150,11 @@ func Push(app core.App, citizenID string, req *PushRequest) (*pushResponse, erro
 					break
 				}
 				rej, isKnown := known[i]
-				if !isKnown {
+				if !isKnown && parsed[i].invalid != nil {
+					rej = parsed[i].invalid // refused before writing anything: no rollback needed
+				} else if !isKnown {
 					var err error
-					rej, err = applyMutation(tx, citizenID, m, services)
+					rej, err = applyMutation(tx, citizenID, m, parsed[i], services)
 					if err != nil {
 						return err
 					}
@@ -267,41 +273,56 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// applyMutation performs one mutation inside tx. It returns a rejection for
-// permanent problems (validation, permission, conflicts) and an error for
-// failures that must abort the transaction.
-func applyMutation(tx core.App, citizenID string, m Mutation, services map[string]string) (*mutationError, error) {
-	actor := workflow.Actor{Kind: workflow.ActorCitizen, ID: citizenID}
+// parsedMutation is a mutation's args decoded and checked, or why they are not.
+type parsedMutation struct {
+	create  *createArgs
+	comment *commentArgs
+	cancel  *cancelArgs
+	invalid *mutationError
+}
+
+// parseMutation decodes and checks m's args. It runs before the transaction,
+// so the single writer is not held while JSON is decoded.
+func parseMutation(m Mutation) parsedMutation {
 	switch m.Name {
 	case MutationCreate:
-		var a createArgs
-		if rej := decodeArgs(m.Args, &a); rej != nil {
-			return rej, nil
+		a := &createArgs{}
+		if rej := decodeArgs(m.Args, a); rej != nil {
+			return parsedMutation{invalid: rej}
 		}
-		if rej := a.check(); rej != nil {
-			return rej, nil
-		}
-		return classify(applyCreate(tx, actor, m, &a, services))
+		return parsedMutation{create: a, invalid: a.check()}
 	case MutationComment:
-		var a commentArgs
-		if rej := decodeArgs(m.Args, &a); rej != nil {
-			return rej, nil
+		a := &commentArgs{}
+		if rej := decodeArgs(m.Args, a); rej != nil {
+			return parsedMutation{invalid: rej}
 		}
-		if rej := a.check(); rej != nil {
-			return rej, nil
-		}
-		return classify(applyComment(tx, actor, &a))
+		return parsedMutation{comment: a, invalid: a.check()}
 	case MutationCancel:
-		var a cancelArgs
-		if rej := decodeArgs(m.Args, &a); rej != nil {
-			return rej, nil
+		a := &cancelArgs{}
+		if rej := decodeArgs(m.Args, a); rej != nil {
+			return parsedMutation{invalid: rej}
 		}
-		if rej := a.check(); rej != nil {
-			return rej, nil
-		}
-		return classify(applyCancel(tx, actor, &a))
+		return parsedMutation{cancel: a, invalid: a.check()}
 	default:
-		return &mutationError{Code: "unknown_mutation", Message: fmt.Sprintf("Unknown mutation %q.", truncate(m.Name, 64))}, nil
+		return parsedMutation{invalid: &mutationError{Code: "unknown_mutation", Message: fmt.Sprintf("Unknown mutation %q.", truncate(m.Name, 64))}}
+	}
+}
+
+// applyMutation performs one parsed mutation inside tx. It returns a
+// rejection for permanent problems (validation, permission, conflicts) and an
+// error for failures that must abort the transaction.
+func applyMutation(tx core.App, citizenID string, m Mutation, p parsedMutation, services map[string]string) (*mutationError, error) {
+	if p.invalid != nil {
+		return p.invalid, nil
+	}
+	actor := workflow.Actor{Kind: workflow.ActorCitizen, ID: citizenID}
+	switch {
+	case p.create != nil:
+		return classify(applyCreate(tx, actor, m, p.create, services))
+	case p.comment != nil:
+		return classify(applyComment(tx, actor, p.comment))
+	default:
+		return classify(applyCancel(tx, actor, p.cancel))
 	}
 }
 
