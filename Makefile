@@ -6,10 +6,14 @@ BIN ?= bin/civicdesk
 DATA ?= pb_data
 HTTP ?= 127.0.0.1:8090
 
-.PHONY: build run demo test test-go test-e2e e2e-deps fuzz lint bench clean
+.PHONY: build web-vendor run demo test test-go test-e2e e2e-deps fuzz lint bench clean
 
-build:
+# web-vendor copies the web apps' npm libraries into pb_public/ so the binary embeds them
+build: web-vendor
 	go build -o $(BIN) .
+
+web-vendor:
+	./scripts/vendor-web.sh
 
 # the demo city: build, seed (idempotent) and serve
 run: build

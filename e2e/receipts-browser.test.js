@@ -199,9 +199,9 @@ test('/verify/ has no axe WCAG 2.2 AA violations', async () => {
   await context.close();
 });
 
-test('the vendored jsQR is the lockfile\'s copy', () => {
-  // update with: cp e2e/node_modules/jsqr/dist/jsQR.js pb_public/verify/vendor/jsQR.js
+test('the embedded jsQR is the web lockfile\'s copy', () => {
+  // scripts/vendor-web.sh (run by `make build`) copies it from web/node_modules
   const vendored = readFileSync(join(repoRoot, 'pb_public/verify/vendor/jsQR.js'));
-  const locked = readFileSync(require.resolve('jsqr/dist/jsQR.js'));
-  assert.ok(vendored.equals(locked), 'pb_public/verify/vendor/jsQR.js differs from e2e/node_modules/jsqr/dist/jsQR.js');
+  const locked = readFileSync(join(repoRoot, 'web/node_modules/jsqr/dist/jsQR.js'));
+  assert.ok(vendored.equals(locked), 'pb_public/verify/vendor/jsQR.js differs from web/node_modules/jsqr/dist/jsQR.js: run make build');
 });

@@ -16,6 +16,6 @@ while IFS= read -r file; do
       status=1
     fi
   done
-done < <(grep -rl --include='*_test.go' -E '^func Fuzz' . | grep -v node_modules | sort)
+done < <(grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir=bin --exclude-dir=.git -E '^func Fuzz' . | sort)
 rm -f /tmp/fuzz-$$.log
 exit $status

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Copies the browser libraries of the web apps from npm (web/package-lock.json pins
+# them) into pb_public/, where `go build` embeds them. The copies are git-ignored:
+# libraries come from the registry with a lockfile, never pasted into the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+(cd web && npm install --no-save --no-audit --no-fund --loglevel=error)
+mkdir -p pb_public/verify/vendor
+cp web/node_modules/jsqr/dist/jsQR.js pb_public/verify/vendor/jsQR.js
+cp web/node_modules/jsqr/LICENSE pb_public/verify/vendor/jsQR.LICENSE
