@@ -1,6 +1,6 @@
 // Photos over tus 1.0 with tus-js-client 4.3.1 against the real binary
 // (CONTRACT §4.3): a connection killed mid-upload resumes from the stored
-// offset; a repeated creation returns the same upload; a wrong sha256, a
+// offset, and so does an upload across a server crash (SIGKILL + restart); a repeated creation returns the same upload; a wrong sha256, a
 // non-image and a decompression bomb are refused with nothing attached (the
 // bomb before decoding, RSS stays low); EXIF (GPS) never reaches storage.
 import { test, before, after } from 'node:test';
@@ -81,14 +81,14 @@ function bombPNG(w, h) {
 }
 
 /** upload sends buf with tus-js-client; resolves {url, requests} or rejects with the error. */
-function upload(buf, { id = attachmentId(), requestId, sum = sha256(buf), endpoint = srv.url, chunkSize = 256 << 10, retryDelays = [0, 200, 500] } = {}) {
+function upload(buf, { id = attachmentId(), requestId, sum = sha256(buf), endpoint = srv.url, chunkSize = 256 << 10, retryDelays = [0, 200, 500], uploadUrl = null } = {}) {
   const requests = [];
   return new Promise((resolve, reject) => {
     const metadata = { attachmentId: id, sha256: sum, filetype: 'image/jpeg' };
     if (requestId) metadata.requestId = requestId;
     const u = new tus.Upload(buf, {
       endpoint: endpoint + '/api/mobile/uploads/',
-      chunkSize, retryDelays, metadata,
+      chunkSize, retryDelays, metadata, uploadUrl,
       headers: { Authorization: token },
       fingerprint: async () => 'att-' + id,
       storeFingerprintForResuming: false,
@@ -256,3 +256,31 @@ for (const [name, make, code] of [
     assert.equal(photosOnDisk(requestId).length, 0);
   });
 }
+
+test('offsets survive a server crash: the upload resumes after SIGKILL and restart', async () => {
+  const photo = noisePNG(400, 400);
+  const id = attachmentId();
+  const requestId = await createRequest();
+  const meta = `attachmentId ${Buffer.from(id).toString('base64')},sha256 ${Buffer.from(sha256(photo)).toString('base64')},requestId ${Buffer.from(requestId).toString('base64')}`;
+  const headers = { Authorization: token, 'Tus-Resumable': '1.0.0' };
+  const created = await fetch(srv.url + '/api/mobile/uploads/', { method: 'POST', headers: { ...headers, 'Upload-Length': String(photo.length), 'Upload-Metadata': meta } });
+  assert.equal(created.status, 201);
+  const location = created.headers.get('location');
+  const half = Math.floor(photo.length / 2);
+  const first = await fetch(location, { method: 'PATCH', headers: { ...headers, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' }, body: photo.subarray(0, half) });
+  assert.equal(first.status, 204);
+
+  await srv.restart(); // SIGKILL, then serve again on the same data dir
+
+  const head = await fetch(location, { method: 'HEAD', headers });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('upload-offset'), String(half));
+  // tus-js-client with the stored upload URL asks for the offset and continues from it
+  const res = await upload(photo, { id, requestId, uploadUrl: location });
+  assert.equal(res.url, location);
+  assert.equal(res.requests[0].method, 'HEAD');
+  const patches = res.requests.filter((r) => r.method === 'PATCH').map((r) => Number(r.offset));
+  assert.equal(patches[0], half, 'resumed at ' + patches);
+  const data = await pullRequest(requestId);
+  assert.equal(data.photos.length, 1);
+});
