@@ -1,8 +1,9 @@
 // Photos over tus 1.0 with tus-js-client 4.3.1 against the real binary
 // (CONTRACT §4.3): a connection killed mid-upload resumes from the stored
-// offset, and so does an upload across a server crash (SIGKILL + restart); a repeated creation returns the same upload; a wrong sha256, a
-// non-image and a decompression bomb are refused with nothing attached (the
-// bomb before decoding, RSS stays low); EXIF (GPS) never reaches storage.
+// offset, and so does an upload across a server crash (SIGKILL + restart); a
+// repeated creation returns the same upload; a wrong sha256, a non-image and
+// a decompression bomb are refused with nothing attached (the bomb before
+// decoding, RSS stays low); EXIF (GPS) never reaches storage.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
