@@ -20,7 +20,7 @@ test('closed mid-upload: reopening resumes from the stored offset', async () => 
   await context.setOffline(true);
   const id = await filePothole(page, { photos: 1, noise: true, seed: 7 });
   const size = await page.evaluate(() => new Promise((res) => {
-    const r = indexedDB.open('civicdesk');
+    const r = indexedDB.open(`civicdesk-${JSON.parse(localStorage.getItem('civicdesk.auth')).record.id}`);
     r.onsuccess = () => { const q = r.result.transaction('attachments').objectStore('attachments').getAll(); q.onsuccess = () => res(q.result[0].size); };
   }));
   assert.ok(size > 600 * 1024, `the photo spans several 256 KiB chunks (${size} bytes)`);

@@ -1,7 +1,7 @@
 // The service catalogue (GET /api/mobile/catalog), cached in IndexedDB per
 // language so filing works offline; revalidated with its ETag.
 import { request, NetworkError } from './api.js';
-import { get, put } from './db.js';
+import { shared } from './db.js';
 import { loc } from './i18n.js';
 
 /**
@@ -11,20 +11,20 @@ import { loc } from './i18n.js';
  */
 export async function loadCatalog(lang) {
   const key = `catalog.${lang}`;
-  const cached = await get('meta', key);
+  const cached = await shared.get('meta', key);
   try {
     const headers = { 'Accept-Language': lang };
     if (cached && cached.etag) headers['If-None-Match'] = cached.etag;
     const r = await request('GET', `/api/mobile/catalog?lang=${encodeURIComponent(lang)}`, { headers, auth: false });
     if (r.status === 304 && cached) return normalize(cached.data, lang, false);
-    await put('meta', { etag: r.headers.get('ETag'), data: r.data, at: Date.now() }, key);
-    await put('meta', lang, 'catalog.last');
+    await shared.put('meta', { etag: r.headers.get('ETag'), data: r.data, at: Date.now() }, key);
+    await shared.put('meta', lang, 'catalog.last');
     return normalize(r.data, lang, false);
   } catch (err) {
     if (!(err instanceof NetworkError) && !cached) throw err;
     if (cached) return normalize(cached.data, lang, true);
-    const last = await get('meta', 'catalog.last');
-    const other = last && await get('meta', `catalog.${last}`);
+    const last = await shared.get('meta', 'catalog.last');
+    const other = last && await shared.get('meta', `catalog.${last}`);
     return other ? normalize(other.data, lang, true) : null;
   }
 }

@@ -1,18 +1,28 @@
-// IndexedDB: the device's copy of the citizen's data and the outbox.
-// Stores: meta (key/value: clientID, nextMutationID, cursor, catalog...),
+// IndexedDB. Each citizen who signs in on the device gets a database of their
+// own, `civicdesk-{citizenId}`: their outbox survives another person using the
+// device, and nothing of one citizen is ever pushed under another's clientID.
+// Stores: meta (key/value: clientID, nextMutationID, cursor, lastMutationID...),
 // outbox (mutations by id), attachments (photos as ArrayBuffer, by attachmentId),
 // requests / events / receipts (what pull delivered, plus local pending rows),
-// qr (receipt id -> cached QR PNG bytes).
+// qr (receipt id -> cached QR PNG bytes). The catalogue (no personal data) lives
+// in the `meta` store of the shared database `civicdesk`.
 
-const DB_NAME = 'civicdesk';
+const SHARED = 'civicdesk';
 const DB_VERSION = 1;
-let dbPromise = null;
+const conns = new Map();
+let current = null;
 
-/** openDB opens (and on first use creates) the database. */
-export function openDB() {
-  if (dbPromise) return dbPromise;
-  dbPromise = new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
+/** useCitizen selects the signed-in citizen's database (null: none). */
+export function useCitizen(id) { current = id ? `${SHARED}-${id}` : null; }
+
+/** currentName is the selected citizen's database name (null when signed out). */
+export const currentName = () => current;
+
+function openDB(name) {
+  if (!name) return Promise.reject(new Error('no citizen database selected'));
+  if (conns.has(name)) return conns.get(name);
+  const opening = new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, DB_VERSION);
     req.onupgradeneeded = () => {
       const db = req.result;
       db.createObjectStore('meta');
@@ -26,12 +36,13 @@ export function openDB() {
     req.onsuccess = () => {
       const db = req.result;
       // another tab runs a newer version of the app: let it upgrade
-      db.onversionchange = () => { db.close(); dbPromise = null; };
+      db.onversionchange = () => { db.close(); conns.delete(name); };
       resolve(db);
     };
-    req.onerror = () => reject(req.error);
+    req.onerror = () => { conns.delete(name); reject(req.error); };
   });
-  return dbPromise;
+  conns.set(name, opening);
+  return opening;
 }
 
 /** p turns an IDBRequest into a promise (safe to await inside a transaction). */
@@ -43,12 +54,13 @@ export function p(req) {
 }
 
 /**
- * tx runs fn(t) in one transaction over stores and resolves with fn's result
- * once the transaction has committed. fn may await only IndexedDB requests
- * (any other await would let the transaction auto-commit early).
+ * tx runs fn(t) in one transaction over stores of database `name` (default:
+ * the selected citizen's) and resolves with fn's result once the transaction
+ * has committed. fn may await only IndexedDB requests (any other await would
+ * let the transaction auto-commit early).
  */
-export async function tx(stores, mode, fn) {
-  const db = await openDB();
+export async function tx(stores, mode, fn, name = current) {
+  const db = await openDB(name);
   const t = db.transaction(stores, mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
   const done = new Promise((resolve, reject) => {
     t.oncomplete = () => resolve();
@@ -67,18 +79,31 @@ export async function tx(stores, mode, fn) {
   return out;
 }
 
-/** get reads one value. */
-export const get = (store, key) => tx([store], 'readonly', (t) => p(t.objectStore(store).get(key)));
-/** getAll reads every value of a store (or of an index with a key). */
-export const getAll = (store, index, key) => tx([store], 'readonly', (t) => {
-  const s = t.objectStore(store);
-  return p(index ? s.index(index).getAll(key) : s.getAll());
-});
-/** put writes one value (key for stores without a keyPath). */
-export const put = (store, value, key) => tx([store], 'readwrite', (t) => p(t.objectStore(store).put(value, key)));
-/** del deletes one key. */
-export const del = (store, key) => tx([store], 'readwrite', (t) => p(t.objectStore(store).delete(key)));
+/**
+ * at returns helpers bound to one database, so a sync round keeps writing to
+ * the database it started with even if the citizen changes meanwhile.
+ */
+export function at(name) {
+  return {
+    name,
+    tx: (stores, mode, fn) => tx(stores, mode, fn, name),
+    get: (store, key) => tx([store], 'readonly', (t) => p(t.objectStore(store).get(key)), name),
+    getAll: (store, index, key) => tx([store], 'readonly', (t) => {
+      const s = t.objectStore(store);
+      return p(index ? s.index(index).getAll(key) : s.getAll());
+    }, name),
+    put: (store, value, key) => tx([store], 'readwrite', (t) => p(t.objectStore(store).put(value, key)), name),
+    del: (store, key) => tx([store], 'readwrite', (t) => p(t.objectStore(store).delete(key)), name),
+  };
+}
 
-/** wipe clears everything (another citizen signs in on this device). */
-export const wipe = () => tx(['meta', 'outbox', 'attachments', 'requests', 'events', 'receipts', 'qr'], 'readwrite',
-  (t) => Promise.all(Array.from(t.objectStoreNames, (n) => p(t.objectStore(n).clear()))));
+/** get reads one value of the selected citizen's database. */
+export const get = (store, key) => at(current).get(store, key);
+/** getAll reads every value of a store (or of an index with a key). */
+export const getAll = (store, index, key) => at(current).getAll(store, index, key);
+/** put writes one value (key for stores without a keyPath). */
+export const put = (store, value, key) => at(current).put(store, value, key);
+/** del deletes one key. */
+export const del = (store, key) => at(current).del(store, key);
+/** shared is the device-wide database (the catalogue). */
+export const shared = at(SHARED);

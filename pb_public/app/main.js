@@ -3,7 +3,7 @@
 import { h } from './dom.js';
 import { t, detectLang, loadLang, lang } from './i18n.js';
 import { session, onSession, refresh, saveLang, NetworkError } from './api.js';
-import { get, put, wipe } from './db.js';
+import { useCitizen } from './db.js';
 import { loadCatalog } from './catalog.js';
 import * as sync from './sync.js';
 import * as realtime from './realtime.js';
@@ -125,11 +125,9 @@ export async function updateIndicator() {
   el.dataset.state = kind;
 }
 
-/** signedIn binds this device's data to the citizen (another citizen's data is wiped). */
+/** signedIn switches to the citizen's own database and starts syncing. */
 export async function signedIn(record) {
-  const prev = await get('meta', 'citizen');
-  if (prev && prev !== record.id) await wipe();
-  await put('meta', record.id, 'citizen');
+  useCitizen(record.id);
   if (record.lang !== lang()) saveLang(lang()).catch(() => {});
   startSession();
 }
@@ -184,6 +182,7 @@ function registerServiceWorker() {
 }
 
 async function boot() {
+  if (session()) useCitizen(session().record.id);
   await loadLang(detectLang());
   translateShell();
   document.getElementById('lang-select').addEventListener('change', (e) => switchLang(e.target.value));
@@ -196,12 +195,14 @@ async function boot() {
     navigate(url.pathname + url.search);
   });
   addEventListener('popstate', () => render(true));
+  // signed in or out in another tab: start over with that session's database
+  addEventListener('storage', (e) => { if (e.key === 'civicdesk.auth') location.reload(); });
   addEventListener('online', () => { updateIndicator(); startSession(); });
   addEventListener('offline', () => { realtime.disconnect(); updateIndicator(); });
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') sync.kick('visible'); });
   addEventListener('beforeinstallprompt', (e) => { e.preventDefault(); app.installPrompt = e; });
   sync.onChange(({ data }) => { updateIndicator(); if (data) rerender(); });
-  onSession((s) => { if (!s) { realtime.disconnect(); updateIndicator(); render(true); } });
+  onSession((s) => { if (!s) { useCitizen(null); realtime.disconnect(); updateIndicator(); render(true); } });
   registerServiceWorker();
   app.catalog = await loadCatalog(lang()).catch((err) => { console.warn('catalog:', err.message); return null; });
   await render(true);

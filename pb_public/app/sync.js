@@ -5,7 +5,7 @@
 // a pull's lastMutationID covers it (the push answer can be lost after commit).
 // One pusher at a time across tabs (Web Locks); other tabs hear about new data
 // on a BroadcastChannel.
-import { tx, p, get, put, getAll } from './db.js';
+import { tx, p, get, getAll, at, currentName } from './db.js';
 import { request, session, setSession, HttpError, NetworkError } from './api.js';
 import { upload, TusError } from './tus.js';
 import { recordId, ulid } from './ids.js';
@@ -141,17 +141,19 @@ export async function run(reason) {
 
 async function round() {
   const s = session();
-  if (!s) return;
+  if (!s || !currentName()) return;
+  // every step writes to the database this round started with
+  const d = at(currentName());
   state.phase = 'syncing';
   state.error = null;
   emit();
   let next = PERIOD_MS;
   try {
-    const id = await tx(['meta'], 'readwrite', (t) => clientID(t));
-    await pushAll(id);
-    await pullAll(id);
-    if (await uploadAll(s.token)) await pullAll(id);
-    await cacheQRs();
+    const id = await d.tx(['meta'], 'readwrite', (t) => clientID(t));
+    await pushAll(d, id);
+    await pullAll(d, id);
+    if (await uploadAll(d, s.token)) await pullAll(d, id);
+    await cacheQRs(d);
     failures = 0;
     state.phase = 'idle';
   } catch (err) {
@@ -171,11 +173,11 @@ async function round() {
   }
 }
 
-async function pushAll(clientIDValue) {
+async function pushAll(d, clientIDValue) {
   let limit = MAX_BATCH;
   for (let guard = 0; guard < 1000; guard++) {
-    const through = Math.max((await get('meta', 'pushedThrough')) || 0, (await get('meta', 'lastMutationID')) || 0);
-    const outbox = (await getAll('outbox')).filter((m) => m.id > through);
+    const through = Math.max((await d.get('meta', 'pushedThrough')) || 0, (await d.get('meta', 'lastMutationID')) || 0);
+    const outbox = (await d.getAll('outbox')).filter((m) => m.id > through);
     if (!outbox.length) return;
     const batch = [];
     let bytes = 0;
@@ -192,8 +194,8 @@ async function pushAll(clientIDValue) {
     } catch (err) {
       if (err instanceof HttpError && err.status === 409 && err.body && err.body.data && err.body.data.code === 'mutation_gap') {
         // the mutations before the gap were applied: note their rejections
-        for (const r of err.body.data.results || []) if (r.error) await markRejected(batch.find((m) => m.id === r.id), r.error);
-        await closeGap(Number(err.body.data.lastMutationID) || 0);
+        for (const r of err.body.data.results || []) if (r.error) await markRejected(d, batch.find((m) => m.id === r.id), r.error);
+        await closeGap(d, Number(err.body.data.lastMutationID) || 0);
         continue;
       }
       if (err instanceof HttpError && err.status === 413 && limit > 1) { limit = Math.max(1, Math.floor(batch.length / 2)); continue; }
@@ -202,10 +204,10 @@ async function pushAll(clientIDValue) {
     const data = res.data || {};
     for (const r of data.results || []) {
       if (r.error && (r.status === 'rejected' || r.status === 'duplicate')) {
-        await markRejected(batch.find((m) => m.id === r.id), r.error);
+        await markRejected(d, batch.find((m) => m.id === r.id), r.error);
       }
     }
-    await put('meta', Number(data.lastMutationID) || batch[batch.length - 1].id, 'pushedThrough');
+    await d.put('meta', Number(data.lastMutationID) || batch[batch.length - 1].id, 'pushedThrough');
   }
 }
 
@@ -215,8 +217,8 @@ async function pushAll(clientIDValue) {
  * entries are gone (the server lost acknowledged state, e.g. a restore), the
  * remaining mutations are renumbered to follow `last`.
  */
-async function closeGap(last) {
-  await tx(['meta', 'outbox', 'requests'], 'readwrite', async (t) => {
+async function closeGap(d, last) {
+  await d.tx(['meta', 'outbox', 'requests'], 'readwrite', async (t) => {
     const meta = t.objectStore('meta');
     const box = t.objectStore('outbox');
     const rest = (await p(box.getAll())).filter((m) => m.id > last);
@@ -242,9 +244,9 @@ async function closeGap(last) {
   });
 }
 
-async function markRejected(m, error) {
+async function markRejected(d, m, error) {
   if (!m) return;
-  await tx(['meta', 'requests', 'attachments'], 'readwrite', async (t) => {
+  await d.tx(['meta', 'requests', 'attachments'], 'readwrite', async (t) => {
     const reqId = m.args && m.args.requestId;
     if (m.name === 'request.create') {
       const row = await p(t.objectStore('requests').get(reqId));
@@ -260,18 +262,18 @@ async function markRejected(m, error) {
   });
 }
 
-async function pullAll(clientIDValue) {
+async function pullAll(d, clientIDValue) {
   for (let guard = 0; guard < 10000; guard++) {
-    const cursor = (await get('meta', 'cursor')) ?? null;
+    const cursor = (await d.get('meta', 'cursor')) ?? null;
     const { data } = await request('POST', '/api/mobile/sync/pull', { body: { clientID: clientIDValue, cursor, limit: 200 } });
-    await applyPull(data);
+    await applyPull(d, data);
     if (!data.hasMore) return;
   }
 }
 
 /** applyPull stores one pull page and acknowledges the outbox (exported for tests). */
-export async function applyPull(data) {
-  await tx(['meta', 'outbox', 'requests', 'events', 'receipts', 'attachments'], 'readwrite', async (t) => {
+export async function applyPull(d, data) {
+  await d.tx(['meta', 'outbox', 'requests', 'events', 'receipts', 'attachments'], 'readwrite', async (t) => {
     const S = (n) => t.objectStore(n);
     if (data.reset) {
       // full state follows: forget server rows, keep what only this device has
@@ -311,8 +313,8 @@ export async function applyPull(data) {
 }
 
 /** uploadAll sends every queued photo; returns true when one completed. */
-async function uploadAll(token) {
-  const atts = (await getAll('attachments')).filter((a) => !a.failed && a.data);
+async function uploadAll(d, token) {
+  const atts = (await d.getAll('attachments')).filter((a) => !a.failed && a.data);
   let done = false;
   for (let i = 0; i < atts.length; i++) {
     const att = atts[i];
@@ -321,15 +323,15 @@ async function uploadAll(token) {
     try {
       await upload({
         endpoint: UPLOADS, auth: token, att,
-        onUrl: async (url) => { att.uploadUrl = url; await put('attachments', att); },
+        onUrl: async (url) => { att.uploadUrl = url; await d.put('attachments', att); },
         onProgress: (sent, total) => { state.photo = { i: i + 1, n: atts.length, sent, total }; emit(false); },
       });
-      await tx(['attachments'], 'readwrite', (t) => p(t.objectStore('attachments').delete(att.attachmentId)));
+      await d.tx(['attachments'], 'readwrite', (t) => p(t.objectStore('attachments').delete(att.attachmentId)));
       done = true;
     } catch (err) {
       if (!(err instanceof TusError && err.permanent)) throw err.name === 'TypeError' ? new NetworkError(err.message) : err;
       // the server refused this photo for good: keep the reason, free the bytes
-      await put('attachments', { ...att, data: null, failed: { status: err.status, message: err.message } });
+      await d.put('attachments', { ...att, data: null, failed: { status: err.status, message: err.message } });
       done = true;
     }
   }
@@ -337,12 +339,12 @@ async function uploadAll(token) {
 }
 
 /** cacheQRs stores each receipt's QR PNG (owner-only route) for offline display. */
-async function cacheQRs() {
-  for (const r of await getAll('receipts')) {
-    if (await get('qr', r.id)) continue;
+async function cacheQRs(d) {
+  for (const r of await d.getAll('receipts')) {
+    if (await d.get('qr', r.id)) continue;
     try {
       const res = await request('GET', r.qr || `/api/mobile/receipts/${encodeURIComponent(r.id)}/qr.png`, { raw: true });
-      await put('qr', { type: res.headers.get('Content-Type') || 'image/png', data: await res.arrayBuffer() }, r.id);
+      await d.put('qr', { type: res.headers.get('Content-Type') || 'image/png', data: await res.arrayBuffer() }, r.id);
       emit(true);
     } catch (err) {
       if (err instanceof NetworkError) throw err;

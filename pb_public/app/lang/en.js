@@ -42,6 +42,7 @@ export default {
   'auth.failed': 'Sign-in failed: check the email and the password.',
   'auth.otpFailed': 'The code is wrong or has expired.',
   'auth.signupFailed': 'The account could not be created: {reason}',
+  'auth.tooMany': 'Too many attempts. Wait a moment and try again.',
   'auth.offline': 'You are offline. Signing in needs a connection.',
   'auth.signedInAs': 'Signed in as {email}.',
   'err.summary': 'Please correct the following:',

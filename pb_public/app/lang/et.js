@@ -42,6 +42,7 @@ export default {
   'auth.failed': 'Sisselogimine ebaõnnestus: kontrolli e-posti ja parooli.',
   'auth.otpFailed': 'Kood on vale või aegunud.',
   'auth.signupFailed': 'Kontot ei õnnestunud luua: {reason}',
+  'auth.tooMany': 'Liiga palju katseid. Oota hetk ja proovi uuesti.',
   'auth.offline': 'Ühendus puudub. Sisselogimiseks on vaja ühendust.',
   'auth.signedInAs': 'Sisse logitud kui {email}.',
   'err.summary': 'Palun paranda järgmist:',

@@ -42,6 +42,7 @@ export default {
   'auth.failed': 'Sikertelen bejelentkezés: ellenőrizze az e-mail-címet és a jelszót.',
   'auth.otpFailed': 'A kód hibás vagy lejárt.',
   'auth.signupFailed': 'A fiókot nem sikerült létrehozni: {reason}',
+  'auth.tooMany': 'Túl sok próbálkozás. Várjon egy kicsit, majd próbálja újra.',
   'auth.offline': 'Nincs kapcsolat. A bejelentkezéshez kapcsolat kell.',
   'auth.signedInAs': 'Bejelentkezve: {email}.',
   'err.summary': 'Kérjük, javítsa a következőket:',

@@ -42,6 +42,7 @@ export default {
   'auth.failed': 'Accesso non riuscito: controlla email e password.',
   'auth.otpFailed': 'Il codice è errato o scaduto.',
   'auth.signupFailed': 'Non è stato possibile creare l’account: {reason}',
+  'auth.tooMany': 'Troppi tentativi. Attendi un momento e riprova.',
   'auth.offline': 'Sei offline. Per accedere serve una connessione.',
   'auth.signedInAs': 'Accesso effettuato come {email}.',
   'err.summary': 'Correggi quanto segue:',

@@ -42,6 +42,7 @@ export default {
   'auth.failed': 'Inloggningen misslyckades: kontrollera e-post och lösenord.',
   'auth.otpFailed': 'Koden är fel eller har gått ut.',
   'auth.signupFailed': 'Kontot kunde inte skapas: {reason}',
+  'auth.tooMany': 'För många försök. Vänta en stund och försök igen.',
   'auth.offline': 'Du är offline. Inloggning kräver en anslutning.',
   'auth.signedInAs': 'Inloggad som {email}.',
   'err.summary': 'Rätta följande:',

@@ -43,6 +43,7 @@ function afterSignIn(rec) {
 
 function failure(err, fallbackKey) {
   if (err instanceof NetworkError) return t('auth.offline');
+  if (err instanceof HttpError && err.status === 429) return t('auth.tooMany');
   if (err instanceof HttpError && err.status === 400 && fallbackKey === 'auth.signupFailed') return t(fallbackKey, { reason: errorMessage(err) });
   return t(fallbackKey);
 }
