@@ -13,6 +13,7 @@ import (
 	"civicdesk/demo"
 	"civicdesk/hooks"
 	mobileapi "civicdesk/mobile-api"
+	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
 
@@ -78,6 +79,7 @@ func RegisterAll(app *tests.TestApp, opts ...Option) {
 	receipts.Register(app, &cobra.Command{})
 	push.Register(app)
 	mobileapi.Register(app)
+	pbpublic.Register(app)
 }
 
 // Seed seeds the demo city plus a second citizen and a superuser, and returns the World.
