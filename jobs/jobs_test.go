@@ -270,11 +270,15 @@ func TestOutboxSweep(t *testing.T) {
 			if _, err := push.Enqueue(tx, w.CitizenA.Id, push.Message{Kind: push.KindStatus, RequestID: r.Id, Number: "x", Status: "received"}, now, time.Hour); err != nil {
 				return err
 			}
-			fields["state"] = state
+			// only the row just queued (a receipt issued on filing queued one too, now
+			// superseded); its state last, as the row is found by its pending state
 			for k, v := range fields {
-				if _, err := tx.DB().NewQuery("UPDATE push_outbox SET [[" + k + "]] = {:v} WHERE request = {:r}").Bind(dbx.Params{"v": v, "r": r.Id}).Execute(); err != nil {
+				if _, err := tx.DB().NewQuery("UPDATE push_outbox SET [[" + k + "]] = {:v} WHERE request = {:r} AND state = 'pending'").Bind(dbx.Params{"v": v, "r": r.Id}).Execute(); err != nil {
 					return err
 				}
+			}
+			if _, err := tx.DB().NewQuery("UPDATE push_outbox SET state = {:s} WHERE request = {:r} AND state = 'pending'").Bind(dbx.Params{"s": state, "r": r.Id}).Execute(); err != nil {
+				return err
 			}
 			return nil
 		})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,11 @@ type Dispatcher struct {
 
 	startOnce, stopOnce sync.Once
 
+	// paused holds, per push service host, the time before which it asked
+	// (429 with Retry-After) not to be contacted: one 429 pauses that host's
+	// other messages too, instead of each one hitting it and being told again.
+	paused sync.Map // host -> time.Time
+
 	sent, retried, failed, gone, expired atomic.Int64
 	transactions, claims, flushes        atomic.Int64
 }
@@ -104,12 +110,13 @@ const (
 )
 
 type result struct {
-	job     job
-	outcome outcome
-	status  int
-	detail  string
-	nextAt  time.Time
-	at      time.Time
+	job       job
+	outcome   outcome
+	attempted bool // a POST was made (an expired row may have none)
+	status    int
+	detail    string
+	nextAt    time.Time
+	at        time.Time
 }
 
 // NewDispatcher returns a stopped dispatcher for app.
@@ -419,6 +426,19 @@ func (d *Dispatcher) deliver(j job) result {
 	if ttl < 1 {
 		ttl = 1
 	}
+	host := Host(j.endpoint)
+	if v, ok := d.paused.Load(host); ok {
+		if until := v.(time.Time); now.Before(until) {
+			// not contacted: no attempt counted, due again when the pause ends
+			r.nextAt = until.Add(time.Duration(d.opts.Jitter() * float64(time.Second)))
+			r.outcome = outcomeRetry
+			if !r.nextAt.Before(expires) {
+				r.outcome = outcomeExpired
+			}
+			return r
+		}
+	}
+	r.attempted = true
 	del := d.sender.Send(d.sendCtx, webpush.Subscription{Endpoint: j.endpoint, Keys: j.keys}, []byte(j.Payload), j.Topic, j.Urgency, ttl, now)
 	r.status, r.detail = del.Status, del.Detail
 	switch {
@@ -436,6 +456,9 @@ func (d *Dispatcher) deliver(j job) result {
 		delay := d.backoff(j.Attempts)
 		if del.RetryAfter > delay {
 			delay = del.RetryAfter
+		}
+		if del.Status == http.StatusTooManyRequests && del.RetryAfter > 0 {
+			d.paused.Store(host, now.Add(del.RetryAfter))
 		}
 		r.nextAt = d.opts.Now().Add(delay)
 		if !r.nextAt.Before(expires) {
@@ -510,11 +533,18 @@ func applyResults(tx core.App, batch []result) error {
 			q = "UPDATE {{push_outbox}} SET [[state]] = 'sent', [[sent_at]] = {:now}, [[attempts]] = [[attempts]] + 1, [[last_status]] = {:status}, [[last_error]] = '', [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
 			ok[r.job.Subscription] = at
 		case outcomeRetry:
-			q = "UPDATE {{push_outbox}} SET [[state]] = 'pending', [[next_at]] = {:next}, [[attempts]] = [[attempts]] + 1, [[last_status]] = {:status}, [[last_error]] = {:err}, [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
+			q = "UPDATE {{push_outbox}} SET [[state]] = 'pending', [[next_at]] = {:next}, [[attempts]] = [[attempts]] + {:tried}, [[last_status]] = {:status}, [[last_error]] = {:err}, [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
 			p["next"] = dbTime(r.nextAt)
+			p["tried"] = 1
+			if !r.attempted { // deferred by a paused host: keep the last answer
+				q = "UPDATE {{push_outbox}} SET [[state]] = 'pending', [[next_at]] = {:next}, [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
+			}
 		case outcomeExpired:
 			q = "UPDATE {{push_outbox}} SET [[state]] = 'expired', [[attempts]] = [[attempts]] + {:tried}, [[last_status]] = {:status}, [[last_error]] = {:err}, [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
-			p["tried"] = min(r.status, 1)
+			p["tried"] = 0
+			if r.attempted {
+				p["tried"] = 1
+			}
 		case outcomeFailed:
 			q = "UPDATE {{push_outbox}} SET [[state]] = 'failed', [[attempts]] = [[attempts]] + 1, [[last_status]] = {:status}, [[last_error]] = {:err}, [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
 			fails[r.job.Subscription]++

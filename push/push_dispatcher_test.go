@@ -441,3 +441,43 @@ func TestRegisteredDispatcherFollowsServe(t *testing.T) {
 		t.Error("the dispatcher still runs after terminate")
 	}
 }
+
+// A 429 with Retry-After pauses the whole push service host, not just one message.
+func TestDispatcherPausesAHostAfter429(t *testing.T) {
+	f := newFakePush(t)
+	w := newWorld(t, f)
+	req := w.NewRequest(t, w.CitizenA)
+	first, firstURL := f.newDevice()
+	second, secondURL := f.newDevice()
+	subscribe(t, w.App, w.CitizenA, firstURL, first.keys(), "en")
+	subscribe(t, w.App, w.CitizenA, secondURL, second.keys(), "en")
+	var limited atomic.Bool
+	f.respond = func(path string, n int) (int, http.Header) {
+		if limited.CompareAndSwap(false, true) {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": []string{"2"}}
+		}
+		return http.StatusCreated, nil
+	}
+	w.MoveTo(t, req, workflow.StatusInProgress)
+	startDispatcher(t, w.App, push.Options{Workers: 1})
+	waitFor(t, 15*time.Second, "both deliveries", func() bool { return len(f.deliveries()) == 2 })
+
+	var hits []time.Time
+	hits = append(hits, f.hitTimes(first.path)...)
+	hits = append(hits, f.hitTimes(second.path)...)
+	if len(hits) != 3 {
+		t.Fatalf("%d POSTs, want 3 (one 429, two deliveries)", len(hits))
+	}
+	earliest := hits[0]
+	for _, h := range hits {
+		if h.Before(earliest) {
+			earliest = h
+		}
+	}
+	// the 429 was the earliest POST; both later ones waited for the pause
+	for _, h := range hits {
+		if h != earliest && h.Sub(earliest) < 2*time.Second {
+			t.Errorf("a POST %v after the 429, before its Retry-After", h.Sub(earliest))
+		}
+	}
+}

@@ -112,7 +112,9 @@ func Register(app core.App) {
 		Func: func(e *core.RecordEvent) error {
 			// the receipt and its notifications commit together; when the receipt is
 			// saved inside a request change (hooks/), this joins that transaction
-			return e.App.RunInTransaction(func(tx core.App) error {
+			original := e.App
+			defer func() { e.App = original }()
+			return original.RunInTransaction(func(tx core.App) error {
 				e.App = tx
 				if err := e.Next(); err != nil {
 					return err
