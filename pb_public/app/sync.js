@@ -175,6 +175,7 @@ async function round() {
 
 async function pushAll(d, clientIDValue) {
   let limit = MAX_BATCH;
+  let lastGap = -1;
   for (let guard = 0; guard < 1000; guard++) {
     const through = Math.max((await d.get('meta', 'pushedThrough')) || 0, (await d.get('meta', 'lastMutationID')) || 0);
     const outbox = (await d.getAll('outbox')).filter((m) => m.id > through);
@@ -195,7 +196,10 @@ async function pushAll(d, clientIDValue) {
       if (err instanceof HttpError && err.status === 409 && err.body && err.body.data && err.body.data.code === 'mutation_gap') {
         // the mutations before the gap were applied: note their rejections
         for (const r of err.body.data.results || []) if (r.error) await markRejected(d, batch.find((m) => m.id === r.id), r.error);
-        await closeGap(d, Number(err.body.data.lastMutationID) || 0);
+        const last = Number(err.body.data.lastMutationID) || 0;
+        if (last === lastGap) throw err; // the same gap twice: do not loop, back off
+        lastGap = last;
+        await closeGap(d, last);
         continue;
       }
       if (err instanceof HttpError && err.status === 413 && limit > 1) { limit = Math.max(1, Math.floor(batch.length / 2)); continue; }
