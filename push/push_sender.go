@@ -105,7 +105,7 @@ func (s *Sender) Send(ctx context.Context, sub webpush.Subscription, payload []b
 		return Delivery{Err: err, Detail: truncate(err.Error(), 200)}
 	}
 	defer resp.Body.Close()
-	d := Delivery{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	d := Delivery{Status: resp.StatusCode, RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), now)}
 	if resp.StatusCode >= 300 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		d.Detail = truncate(strings.TrimSpace(string(body)), 200)
@@ -118,8 +118,12 @@ func (s *Sender) Send(ctx context.Context, sub webpush.Subscription, payload []b
 	return d
 }
 
-// parseRetryAfter reads delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// maxRetryAfter caps a push service's Retry-After (any TTL is far shorter).
+const maxRetryAfter = 365 * 24 * time.Hour
+
+// RetryAfter reads a Retry-After value, delta-seconds or an HTTP-date (RFC 9110
+// §10.2.3), as a wait from now: 0 when absent, malformed or past, at most a year.
+func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
@@ -128,14 +132,15 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		if n > 365*24*3600 {
-			n = 365 * 24 * 3600
+		if n > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
 		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
+		// Sub saturates for dates centuries away: cap like delta-seconds
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

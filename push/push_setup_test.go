@@ -2,7 +2,9 @@ package push_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +143,15 @@ func enqueue(t testing.TB, app core.App, citizen string, req *core.Record, now t
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// decodeAny decodes base64url or standard base64, padded or not (what browsers send).
+func decodeAny(s string) ([]byte, bool) {
+	s = strings.TrimRight(s, "=")
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	return nil, false
 }
