@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.js';
-import { launch, signUp, filePothole, serverRequests, waitFor, syncText, PASSWORD } from './lib/pwa.js';
+import { launch, signUp, signIn, filePothole, serverRequests, waitFor, syncText } from './lib/pwa.js';
 
 let srv;
 let b;
@@ -35,10 +35,7 @@ test('a queued request survives another citizen using the device', async () => {
   await page.click('nav a[href="/settings"]');
   await page.click('#sign-out');
   await page.waitForURL(/\/signin/);
-  await page.fill('#email', emailA);
-  await page.fill('#password', PASSWORD);
-  await page.click('form button[type=submit]');
-  await page.waitForURL(/\/new$/);
+  await signIn(page, emailA);
   const reqs = await waitFor(async () => { const l = await serverRequests(srv.url, emailA); return l.length === 1 && l[0].photos.length === 1 ? l : null; }, { what: "A's request with its photo" });
   assert.equal(reqs[0].id, a);
   assert.equal((await serverRequests(srv.url, emailB)).length, 1);

@@ -62,16 +62,40 @@ let counter = 0;
 export const uniqueEmail = (tag = 'pwa') => `${tag}-${Date.now()}-${++counter}@e2e.civicdesk.example`;
 export const PASSWORD = 'correct-horse-battery-9';
 
+/**
+ * submitAuth submits the sign-in/up form until it gets through: the server
+ * rate-limits auth per IP (2 per 3 s by default) and every test client is
+ * 127.0.0.1, so a "too many attempts" answer is retried like a citizen would.
+ */
+async function submitAuth(page) {
+  for (let i = 0; i < 8; i++) {
+    await page.click('form button[type=submit]');
+    const r = await Promise.race([
+      page.waitForURL(/\/new$/, { timeout: 20000 }).then(() => 'in'),
+      page.waitForFunction(() => /Too many attempts/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: 20000 }).then(() => 'limited'),
+    ]);
+    if (r === 'in') return;
+    await page.waitForTimeout(3500);
+  }
+  throw new Error('sign-in kept being rate limited');
+}
+
 /** signUp creates a citizen through the app's sign-up form and waits for the service list. */
 export async function signUp(page, url, email = uniqueEmail()) {
   await page.goto(`${url}/signup`);
   await page.fill('#name', 'E2E Citizen');
   await page.fill('#email', email);
   await page.fill('#password', PASSWORD);
-  await page.click('form button[type=submit]');
-  await page.waitForURL(/\/new$/, { timeout: 20000 });
+  await submitAuth(page);
   await page.waitForSelector('a.card[href="/new/pothole"]', { timeout: 20000 });
   return email;
+}
+
+/** signIn signs in through the app's password form (the page is on /signin). */
+export async function signIn(page, email) {
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await submitAuth(page);
 }
 
 /**

@@ -60,9 +60,10 @@ export async function signIn(email, password) {
   return r.data;
 }
 
-/** signUp creates a citizen account and signs in. */
-export async function signUp({ email, password, name, lang }) {
+/** signUp creates a citizen account (created(email) is called once it exists) and signs in. */
+export async function signUp({ email, password, name, lang }, created = () => {}) {
   await request('POST', `${AUTH_BASE}/records`, { body: { email, password, passwordConfirm: password, name, lang }, auth: false });
+  created(email);
   return signIn(email, password);
 }
 

@@ -5,6 +5,8 @@ import { signIn, signUp, requestOTP, signInOTP, HttpError, NetworkError, errorMe
 import { navigate, signedIn } from '../main.js';
 
 const otp = { email: '', otpId: '' };
+// accounts created here whose sign-in failed (e.g. rate limited): a retry only signs in
+const created = new Set();
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function field(id, labelKey, attrs, hintKey) {
@@ -75,8 +77,8 @@ export function authView(mode) {
       if (showErrors(form, errs)) return;
       busy(form, true);
       try {
-        const r = mode === 'signup'
-          ? await signUp({ email, password, name: val(form, 'name'), lang: lang() })
+        const r = mode === 'signup' && !created.has(email)
+          ? await signUp({ email, password, name: val(form, 'name'), lang: lang() }, (e) => created.add(e))
           : await signIn(email, password);
         await afterSignIn(r.record);
       } catch (err) {
