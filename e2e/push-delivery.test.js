@@ -206,7 +206,9 @@ test('SIGKILL in the middle of a burst: every message arrives after the restart'
     const dups = [...seen().values()].reduce((a, n) => a + n - 1, 0);
     assert.ok(atCrash < before + want.size, 'the kill happened mid-burst');
     t.diagnostic(`${atCrash - before} of ${want.size} delivered before the kill, ${dups} duplicates after the restart`);
-    assert.ok(dups <= 32, `${dups} duplicates: more than the POSTs that can be in flight`);
+    // only POSTs whose result was not yet committed may repeat: at most the 32
+    // workers' POSTs in flight plus the answers of one commit (docs/push.md)
+    assert.ok(dups <= 64, `${dups} duplicates: more than the POSTs that can be unrecorded`);
   } finally {
     respond = () => 201;
   }

@@ -59,15 +59,17 @@ type Stats struct {
 // committed: sent, pending again with a later next_at (429/5xx), failed,
 // expired, or deleted with its subscription (404/410). One goroutine owns the
 // database side: each of its transactions writes the results that arrived
-// and claims rows for the free workers (a group commit: one fsync for both).
-// A row is claimed before its POST, so no two workers send it; a row recorded
-// as sent is never sent again. Workers only encrypt and POST.
+// while the previous one ran and claims rows to refill the queue (a group
+// commit: one fsync for both). Workers only take claimed rows from the queue,
+// encrypt and POST, so a slow fsync never idles them. A row is claimed before
+// its POST, so no two workers send it; a row recorded as sent is never sent again.
 type Dispatcher struct {
 	app    core.App
 	opts   Options
 	sender *Sender
 
 	poke    chan struct{}
+	queue   chan job // claimed rows for the workers (at most Workers waiting)
 	results chan result
 	stop    chan struct{}
 	done    chan struct{}
@@ -147,7 +149,8 @@ func NewDispatcher(app core.App, opts Options) (*Dispatcher, error) {
 	return &Dispatcher{
 		app: app, opts: opts, sender: sender,
 		poke:    make(chan struct{}, 1),
-		results: make(chan result, opts.Workers),
+		queue:   make(chan job, opts.Workers),
+		results: make(chan result, 4*opts.Workers),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
@@ -171,9 +174,19 @@ func (d *Dispatcher) Start() error {
 			err = fmt.Errorf("requeue orphaned pushes: %w", err)
 			return
 		}
+		for i := 0; i < d.opts.Workers; i++ {
+			go d.worker()
+		}
 		go d.loop()
 	})
 	return err
+}
+
+// worker encrypts and POSTs claimed rows until the queue closes.
+func (d *Dispatcher) worker() {
+	for j := range d.queue {
+		d.results <- d.deliver(j)
+	}
 }
 
 // Stop stops claiming, waits for the POSTs in flight and writes their results.
@@ -208,18 +221,14 @@ func (d *Dispatcher) Stats() Stats {
 	}
 }
 
-// maxResultWait bounds how long a result waits in memory for a group commit.
-// It is the only window in which a crash forgets that a POST succeeded.
-const maxResultWait = 20 * time.Millisecond
-
 func (d *Dispatcher) loop() {
 	defer close(d.done)
+	defer close(d.queue) // the workers exit once they finish their row
 	workers := d.opts.Workers
 	// claim in batches: each transaction is one fsync
 	minBatch := max(1, workers/2)
-	inflight := 0
+	outstanding := 0 // claimed rows whose result has not come back (queued or in flight)
 	var batch []result
-	var firstResult time.Time
 	stopping := false
 	due := true // something may be due: try a claim
 	var nextDue time.Time
@@ -229,21 +238,49 @@ func (d *Dispatcher) loop() {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 
+	take := func(r result) {
+		outstanding--
+		batch = append(batch, r)
+	}
 	for {
-		free := workers - inflight
+		// take every result that is ready: they commit together
+	more:
+		for len(batch) < maxFlush {
+			select {
+			case r := <-d.results:
+				take(r)
+			default:
+				break more
+			}
+		}
+		// on stop, rows still queued go back to pending: they were never POSTed
+		var unclaim []job
+		if stopping {
+		drain:
+			for {
+				select {
+				case j := <-d.queue:
+					unclaim = append(unclaim, j)
+				default:
+					break drain
+				}
+			}
+		}
 		ready := !time.Now().Before(blockedUntil)
-		claimNow := ready && !stopping && due && (free >= minBatch || (inflight == 0 && free > 0))
-		flushNow := ready && len(batch) > 0 && (claimNow || stopping || len(batch) >= maxFlush || inflight == 0 ||
-			time.Since(firstResult) >= maxResultWait)
-		if claimNow || flushNow {
+		room := cap(d.queue) - len(d.queue)
+		claimNow := ready && !stopping && due && room >= minBatch
+		if ready && (claimNow || len(batch) > 0 || len(unclaim) > 0) {
 			n := 0
 			if claimNow {
-				n = free
+				n = room
 			}
-			jobs, next, err := d.commit(batch, n)
+			jobs, next, err := d.commit(batch, unclaim, n)
 			if err != nil {
 				failures++
 				d.app.Logger().Error("push: outbox transaction", "error", err.Error(), "results", len(batch))
+				for _, j := range unclaim {
+					d.queue <- j // still claimed: send them rather than lose track (room is there)
+				}
 				if stopping && failures >= 5 {
 					// give up: the rows stay "sending" and the next Start requeues them
 					return
@@ -252,12 +289,13 @@ func (d *Dispatcher) loop() {
 				blockedUntil = time.Now().Add(time.Duration(failures) * 200 * time.Millisecond)
 			} else {
 				failures = 0
+				outstanding -= len(unclaim)
 				if claimNow {
+					outstanding += len(jobs)
 					for _, j := range jobs {
-						inflight++
-						go func(j job) { d.results <- d.deliver(j) }(j)
+						d.queue <- j // never blocks: only this goroutine fills the queue, within its room
 					}
-					// fewer rows than slots: nothing else is due until next (or a poke)
+					// fewer rows than room: nothing else is due until next (or a poke)
 					due = len(jobs) == n
 					nextDue = next
 				}
@@ -268,19 +306,16 @@ func (d *Dispatcher) loop() {
 						nextDue = r.nextAt
 					}
 				}
-				batch, firstResult = nil, time.Time{}
+				batch = nil
 			}
 		}
-		if stopping && inflight == 0 && len(batch) == 0 {
+		if stopping && outstanding == 0 && len(batch) == 0 {
 			return
 		}
 
 		wait := idlePoll
 		if !due && !nextDue.IsZero() {
 			wait = min(wait, max(nextDue.Sub(d.opts.Now()), time.Millisecond))
-		}
-		if len(batch) > 0 {
-			wait = min(wait, max(maxResultWait-time.Since(firstResult), time.Millisecond))
 		}
 		if !ready {
 			wait = max(time.Until(blockedUntil), time.Millisecond)
@@ -294,30 +329,12 @@ func (d *Dispatcher) loop() {
 		timer.Reset(wait)
 		select {
 		case r := <-d.results:
-			inflight--
-			if len(batch) == 0 {
-				firstResult = time.Now()
-			}
-			batch = append(batch, r)
-			// take whatever else is ready without waiting
-		more:
-			for len(batch) < maxFlush {
-				select {
-				case r := <-d.results:
-					inflight--
-					batch = append(batch, r)
-				default:
-					break more
-				}
-			}
+			take(r)
 		case <-d.poke:
 			due = true
 		case <-timer.C:
-			if !nextDue.IsZero() && !d.opts.Now().Before(nextDue) {
-				due = true
-			}
-			if nextDue.IsZero() {
-				due = true // idle poll
+			if nextDue.IsZero() || !d.opts.Now().Before(nextDue) {
+				due = true // the next row fell due, or an idle poll
 			}
 		case <-stop:
 			stopping = true
@@ -326,14 +343,21 @@ func (d *Dispatcher) loop() {
 	}
 }
 
-// commit writes results and claims up to n due rows in one transaction.
-func (d *Dispatcher) commit(results []result, n int) ([]job, time.Time, error) {
+// commit writes results, returns unclaimed rows to pending and claims up to n
+// due rows, in one transaction.
+func (d *Dispatcher) commit(results []result, unclaim []job, n int) ([]job, time.Time, error) {
 	var jobs []job
 	var next time.Time
 	err := d.app.RunInTransaction(func(tx core.App) error {
 		if len(results) > 0 {
 			if err := applyResults(tx, results); err != nil {
 				return err
+			}
+		}
+		for _, j := range unclaim {
+			if _, err := tx.DB().NewQuery("UPDATE {{push_outbox}} SET [[state]] = {:pending}, [[lease_until]] = '' WHERE [[id]] = {:id} AND [[state]] = {:sending}").
+				Bind(dbx.Params{"pending": StatePending, "sending": StateSending, "id": j.ID}).Execute(); err != nil {
+				return fmt.Errorf("unclaim %s: %w", j.ID, err)
 			}
 		}
 		if n > 0 {
@@ -521,17 +545,22 @@ func (d *Dispatcher) count(r result) {
 
 // applyResults writes one group of results (inside tx).
 func applyResults(tx core.App, batch []result) error {
-	ok := map[string]string{} // subscription -> last success time
-	fails := map[string]int{} // subscription -> permanent failures
-	gone := map[string]bool{} // subscriptions to delete
+	// the common case, sent, is one statement per answer status for the whole batch
+	sentIDs := map[int][]any{}     // status -> outbox ids
+	var sentAt string              // the batch's last answer time
+	delivered := map[string]bool{} // subscriptions with a success
+	fails := map[string]int{}      // subscription -> permanent failures
+	gone := map[string]bool{}      // subscriptions to delete
 	for _, r := range batch {
 		at := dbTime(r.at)
 		p := dbx.Params{"id": r.job.ID, "sending": StateSending, "now": at, "status": r.status, "err": truncate(r.detail, 480)}
 		var q string
 		switch r.outcome {
 		case outcomeSent:
-			q = "UPDATE {{push_outbox}} SET [[state]] = 'sent', [[sent_at]] = {:now}, [[attempts]] = [[attempts]] + 1, [[last_status]] = {:status}, [[last_error]] = '', [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
-			ok[r.job.Subscription] = at
+			sentIDs[r.status] = append(sentIDs[r.status], r.job.ID)
+			sentAt = max(sentAt, at)
+			delivered[r.job.Subscription] = true
+			continue
 		case outcomeRetry:
 			q = "UPDATE {{push_outbox}} SET [[state]] = 'pending', [[next_at]] = {:next}, [[attempts]] = [[attempts]] + {:tried}, [[last_status]] = {:status}, [[last_error]] = {:err}, [[lease_until]] = '', [[updated]] = {:now} WHERE [[id]] = {:id} AND [[state]] = {:sending}"
 			p["next"] = dbTime(r.nextAt)
@@ -556,13 +585,23 @@ func applyResults(tx core.App, batch []result) error {
 			return fmt.Errorf("update outbox row %s: %w", r.job.ID, err)
 		}
 	}
-	for sub, at := range ok {
-		if gone[sub] {
-			continue
+	for status, ids := range sentIDs {
+		if _, err := tx.DB().Update(CollectionOutbox, dbx.Params{
+			"state": StateSent, "sent_at": sentAt, "attempts": dbx.NewExp("[[attempts]] + 1"), "last_status": status,
+			"last_error": "", "lease_until": "", "updated": sentAt,
+		}, dbx.And(dbx.In("id", ids...), dbx.HashExp{"state": StateSending})).Execute(); err != nil {
+			return fmt.Errorf("record sent pushes: %w", err)
 		}
-		if _, err := tx.DB().NewQuery("UPDATE {{push_subscriptions}} SET [[last_success]] = {:at}, [[failures]] = 0 WHERE [[id]] = {:id}").
-			Bind(dbx.Params{"at": at, "id": sub}).Execute(); err != nil {
-			return fmt.Errorf("update subscription %s: %w", sub, err)
+	}
+	if len(delivered) > 0 {
+		subs := make([]any, 0, len(delivered))
+		for sub := range delivered {
+			if !gone[sub] {
+				subs = append(subs, sub)
+			}
+		}
+		if _, err := tx.DB().Update(CollectionSubscriptions, dbx.Params{"last_success": sentAt, "failures": 0}, dbx.In("id", subs...)).Execute(); err != nil {
+			return fmt.Errorf("record subscription successes: %w", err)
 		}
 	}
 	for sub, n := range fails {

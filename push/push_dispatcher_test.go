@@ -397,6 +397,7 @@ func TestDispatcherCrashMidBurstLosesNothing(t *testing.T) {
 	if dups := deliveredOnce(t, f, paths, reqs); dups > workers {
 		t.Errorf("%d duplicates, more than the %d POSTs that can be in flight", dups, workers)
 	}
+	t.Logf("%d duplicates after the crash", deliveredOnce(t, f, paths, reqs))
 }
 
 func TestStartRequeuesRowsOfADeadProcess(t *testing.T) {
