@@ -32,7 +32,8 @@ const (
 
 // Options configures a Dispatcher. Zero values take the defaults.
 type Options struct {
-	// Workers bounds the concurrent POSTs.
+	// Workers is the number of concurrent POSTs; as many more claimed rows may
+	// wait in the queue (claimed, not yet POSTed).
 	Workers int
 	// Now is the clock (tests inject one).
 	Now func() time.Time

@@ -45,12 +45,12 @@ func bindRoutes(se *core.ServeEvent) {
 }
 
 func handleKey(e *core.RequestEvent) error {
-	k, ok := keysOf(e.App)
-	if !ok {
-		return e.InternalServerError("Push keys are not loaded.", nil)
+	pub, err := PublicKey(e.App)
+	if err != nil {
+		return e.InternalServerError("Push keys are not available.", err)
 	}
 	e.Response.Header().Set("Cache-Control", "public, max-age=3600")
-	return e.JSON(http.StatusOK, map[string]string{"publicKey": k.PublicKey})
+	return e.JSON(http.StatusOK, map[string]string{"publicKey": pub})
 }
 
 func handleSubscribe(e *core.RequestEvent) error {
