@@ -66,8 +66,8 @@ async function axe(page) {
 
 async function switchLang(page, lang) {
   await page.selectOption('#lang-select', lang);
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-  await page.waitForTimeout(150); // the view re-renders after the catalogue of that language loads
+  // the app marks <main> busy until the view is redrawn with that language's catalogue
+  await page.waitForFunction((l) => document.documentElement.lang === l && !document.getElementById('main').hasAttribute('aria-busy'), lang);
 }
 
 async function checkView(page, name) {

@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '51646b6989c2a8d6';
+const VERSION = '84769b861af1a1cd';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

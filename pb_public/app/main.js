@@ -141,10 +141,16 @@ function startSession() {
 }
 
 async function switchLang(l) {
-  await loadLang(l, { remember: true });
-  app.catalog = await loadCatalog(lang()).catch(() => app.catalog);
-  translateShell();
-  await rerender(true);
+  const main = document.getElementById('main');
+  main.setAttribute('aria-busy', 'true'); // until the view is redrawn in the new language
+  try {
+    await loadLang(l, { remember: true });
+    app.catalog = await loadCatalog(lang()).catch(() => app.catalog);
+    translateShell();
+    await rerender(true);
+  } finally {
+    main.removeAttribute('aria-busy');
+  }
   if (session()) {
     saveLang(l).catch(() => {});
     import('./push.js').then((m) => m.refreshLang()).catch(() => {});
