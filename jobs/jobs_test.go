@@ -1,7 +1,11 @@
 package jobs_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"image"
+	"image/png"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +20,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/filesystem"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
@@ -432,4 +437,49 @@ func TestJobRunsAreLogged(t *testing.T) {
 	if fields["job"] != jobs.JobSLAWatch || fields["marked"] != float64(1) {
 		t.Errorf("log data %v, want the job name and its counts", fields)
 	}
+}
+
+func TestRetentionDeletesPhotoFiles(t *testing.T) {
+	w := newWorld(t, func(c *city.Config) { c.RetentionYears = 1 })
+	var buf bytes.Buffer
+	if err := pngEncode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	file, err := filesystem.NewFileFromBytes(buf.Bytes(), "hole.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := setAsSystem(t, w.App, w.NewRequest(t, w.CitizenA), map[string]any{"photos": []any{file}})
+	names := req.GetStringSlice("photos")
+	if len(names) != 1 {
+		t.Fatalf("photos %v", names)
+	}
+	w.MoveTo(t, req, workflow.StatusResolved)
+
+	fsys, err := w.App.NewFilesystem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	key := req.BaseFilesPath() + "/" + names[0]
+	if ok, _ := fsys.Exists(key); !ok {
+		t.Fatalf("photo %s not stored", key)
+	}
+	if _, err := jobs.Retention(w.App, time.Now().AddDate(2, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := fsys.Exists(key); ok {
+		t.Errorf("photo file %s still stored after anonymisation", key)
+	}
+	if got := reload(t, w.App, req).GetStringSlice("photos"); len(got) != 0 {
+		t.Errorf("photos %v", got)
+	}
+}
+
+func pngEncode(w io.Writer) error {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	return png.Encode(w, img)
 }
