@@ -8,6 +8,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
@@ -243,4 +245,53 @@ func FuzzPhotoHeader(f *testing.F) {
 			t.Fatalf("accepted %dx%d", cfg.Width, cfg.Height)
 		}
 	})
+}
+
+// benchPhoto is a w×h JPEG: smooth shapes with grain (like a phone photo)
+// or, with noise, random pixels (the worst case for the entropy coder).
+func benchPhoto(b *testing.B, w, h int, noise bool) []byte {
+	b.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := img.PixOffset(x, y)
+			v := 128 + 100*math.Sin(float64(x)/37)*math.Cos(float64(y)/23)
+			if noise {
+				v = float64(rnd.IntN(256))
+			}
+			img.Pix[i] = uint8(min(255, v+float64(rnd.IntN(24))))
+			img.Pix[i+1] = uint8(min(255, v/2+float64(rnd.IntN(24))))
+			img.Pix[i+2] = uint8(min(255, 255-v+float64(rnd.IntN(24))))
+			img.Pix[i+3] = 255
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkProcess measures the pipeline per photo (decode, orientation,
+// re-encode): the CPU an upload costs the server.
+func BenchmarkProcess(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		w, h  int
+		noise bool
+	}{
+		{"phone_1600x1200", 1600, 1200, false},
+		{"noise_800x600", 800, 600, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			data := benchPhoto(b, bc.w, bc.h, bc.noise)
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := photos.Process(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
