@@ -24,7 +24,10 @@ const (
 )
 
 // citizenOfRequest resolves the citizen of the request a child row points to.
-const citizenOfRequest = "COALESCE((SELECT [[citizen]] FROM [[requests]] WHERE [[id]] = %s.[[request]]), '')"
+// When the request is already gone (PocketBase deletes the parent first, then
+// cascades), the request's own last change row still names its citizen.
+const citizenOfRequest = "COALESCE((SELECT [[citizen]] FROM [[requests]] WHERE [[id]] = %[1]s.[[request]]), " +
+	"(SELECT [[citizen]] FROM [[changes]] WHERE [[collection]] = 'requests' AND [[record_id]] = %[1]s.[[request]] ORDER BY [[seq]] DESC LIMIT 1), '')"
 
 // schemaSQL returns the DDL, idempotent so it can run on every start.
 func schemaSQL() []string {
@@ -40,6 +43,7 @@ func schemaSQL() []string {
 		"CREATE TABLE IF NOT EXISTS [[changes_meta]] ([[key]] TEXT PRIMARY KEY, [[value]] INTEGER NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS [[idx_changes_citizen_seq]] ON [[changes]] ([[citizen]], [[seq]])",
 		"CREATE INDEX IF NOT EXISTS [[idx_changes_at]] ON [[changes]] ([[at]])",
+		"CREATE INDEX IF NOT EXISTS [[idx_changes_record]] ON [[changes]] ([[record_id]], [[seq]])",
 
 		`CREATE TRIGGER IF NOT EXISTS [[changes_requests_ins]] AFTER INSERT ON [[requests]] BEGIN
 			INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('requests', NEW.[[id]], 'put', COALESCE(NEW.[[citizen]], ''));

@@ -96,8 +96,8 @@ func TestChangeRowsOnEveryPath(t *testing.T) {
 	if last := rows[len(rows)-1]; last.Op != changelog.OpDel || last.Citizen != w.CitizenA.Id {
 		t.Fatalf("delete tombstone: %+v", last)
 	}
-	if r := rowsFor(t, w.App, ev.Id); r[len(r)-1].Op != changelog.OpDel {
-		t.Fatalf("cascaded event tombstone: %+v", r)
+	if r := rowsFor(t, w.App, ev.Id); r[len(r)-1].Op != changelog.OpDel || r[len(r)-1].Citizen != w.CitizenA.Id {
+		t.Fatalf("cascaded event tombstone must name the citizen: %+v", r)
 	}
 }
 

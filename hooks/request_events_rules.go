@@ -64,14 +64,17 @@ func onEventCreate(e *core.RecordEvent) error {
 // onEventUpdate makes the log append-only: only `public` may change (staff
 // hiding a note posted by mistake, which sync then delivers as a deletion).
 func onEventUpdate(e *core.RecordEvent) error {
-	orig := e.Record.Original()
+	orig, err := e.App.FindRecordById(collEvents, e.Record.Id)
+	if err != nil {
+		return fmt.Errorf("load stored event %s: %w", e.Record.Id, err)
+	}
 	errs := validation.Errors{}
 	for _, f := range e.Record.Collection().Fields {
 		name := f.GetName()
 		if slices.Contains([]string{"public", "updated"}, name) {
 			continue
 		}
-		if fmt.Sprint(e.Record.Get(name)) != fmt.Sprint(orig.Get(name)) {
+		if !sameValue(e.Record.Get(name), orig.Get(name)) {
 			errs[name] = validation.NewError("validation_append_only", "Events cannot be edited; only their visibility can change.")
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"civicdesk/testkit"
+	"civicdesk/workflow"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -119,4 +120,34 @@ func countRows(tb testing.TB, w *testkit.World, query, id string) int {
 		tb.Fatal(err)
 	}
 	return n
+}
+
+// TestSaveSameRecordTwice: the record a create returns can be changed and saved
+// again in the same transaction (sync does), without phantom "changed" fields.
+func TestSaveSameRecordTwice(t *testing.T) {
+	t.Parallel()
+	w := testkit.NewApp(t)
+	err := w.App.RunInTransaction(func(tx core.App) error {
+		col, _ := tx.FindCollectionByNameOrId("requests")
+		rec := core.NewRecord(col)
+		rec.Load(map[string]any{
+			"citizen": w.CitizenA.Id, "service": w.Services["waste_pickup"],
+			"answers":  map[string]any{"items": []any{"mattress", "furniture"}, "preferred_date": "2026-12-01", "notes": "Cortile interno"},
+			"location": map[string]any{"lat": 44.41, "lon": 8.93},
+		})
+		actor := workflow.Actor{Kind: workflow.ActorCitizen, ID: w.CitizenA.Id}
+		workflow.AttachActor(rec, actor)
+		if err := tx.Save(rec); err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		rec.Set("status", "cancelled")
+		workflow.AttachActor(rec, actor)
+		if err := tx.Save(rec); err != nil {
+			return fmt.Errorf("second save: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,7 +1,10 @@
 package hooks
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -31,7 +34,12 @@ var lockedForAll = []string{"number", "created"}
 func onRequestUpdate(e *core.RecordEvent) error {
 	return inTx(e, func() error {
 		rec := e.Record
-		orig := rec.Original()
+		// the stored row, not rec.Original(): a record saved twice in one
+		// transaction (sync creates, then attaches) keeps its pre-create original
+		orig, err := e.App.FindRecordById(collRequests, rec.Id)
+		if err != nil {
+			return fmt.Errorf("load stored request %s: %w", rec.Id, err)
+		}
 		actor := workflow.ActorOf(rec)
 
 		changed := changedFields(rec, orig)
@@ -167,7 +175,7 @@ func changedFields(rec, orig *core.Record) []string {
 			}
 			continue
 		}
-		if fmt.Sprint(rec.Get(name)) != fmt.Sprint(orig.Get(name)) {
+		if !sameValue(rec.Get(name), orig.Get(name)) {
 			out = append(out, name)
 		}
 	}
@@ -224,4 +232,22 @@ func transitionError(err error) error {
 		return validation.NewError("validation_"+te.Code, te.Message)
 	}
 	return err
+}
+
+// sameValue compares two field values by their JSON form, so a map and the
+// stored JSON it was saved as, or []string and []any, compare equal.
+func sameValue(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if errA != nil || errB != nil {
+		return fmt.Sprint(a) == fmt.Sprint(b)
+	}
+	if bytes.Equal(ja, jb) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(ja, &va) != nil || json.Unmarshal(jb, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
