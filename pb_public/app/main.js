@@ -48,7 +48,6 @@ export function navigate(path, { replace = false } = {}) {
 export function rerender(force = false) { return render(false, force); }
 
 async function render(isNavigation, force = false) {
-  const seq = ++renderSeq;
   // links in push notifications may use hash routes (/#/requests/ID)
   if (location.hash.startsWith('#/')) history.replaceState(null, '', location.hash.slice(1));
   const path = location.pathname;
@@ -60,6 +59,8 @@ async function render(isNavigation, force = false) {
   const opts = route[2] || {};
   if (!opts.public && !session()) { navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true }); return; }
   if (!isNavigation && !force && currentRoute === route && !opts.live) return; // keep a half-filled form intact
+  // counted only for renders that draw: a skipped one must not cancel one in flight
+  const seq = ++renderSeq;
   const focusedId = document.activeElement && document.activeElement.id;
   const node = await route[1](match);
   if (seq !== renderSeq) return; // a newer render started meanwhile
@@ -90,7 +91,8 @@ function renderNav(path) {
 function translateShell() {
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   document.getElementById('lang-select').value = lang();
-  updateIndicator();
+  if (!document.getElementById('update').hidden && waitingWorker) offerUpdate(waitingWorker);
+  return updateIndicator();
 }
 
 /** updateIndicator shows what waits to be sent ("3 requests waiting to send"). */
@@ -146,7 +148,7 @@ async function switchLang(l) {
   try {
     await loadLang(l, { remember: true });
     app.catalog = await loadCatalog(lang()).catch(() => app.catalog);
-    translateShell();
+    await translateShell();
     await rerender(true);
   } finally {
     main.removeAttribute('aria-busy');
@@ -157,21 +159,25 @@ async function switchLang(l) {
   }
 }
 
+let waitingWorker = null;
+
+// offerUpdate shows the update banner: a new version waits and takes over only
+// on request, then the page reloads, so it never runs a mix of old and new files.
+function offerUpdate(w) {
+  waitingWorker = w;
+  const box = document.getElementById('update');
+  box.replaceChildren(h('span', {}, t('update.ready')),
+    h('button', { type: 'button', onclick: () => w.postMessage({ type: 'skipWaiting' }) }, t('update.reload')));
+  box.hidden = false;
+}
+
 function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) return;
   navigator.serviceWorker.register('/service-worker.js', { scope: '/' }).then((reg) => {
-    const offer = (w) => {
-      // a new version waits: take it over only on request, then reload, so
-      // the page never runs a mix of old and new files
-      const box = document.getElementById('update');
-      box.replaceChildren(h('span', {}, t('update.ready')),
-        h('button', { type: 'button', onclick: () => w.postMessage({ type: 'skipWaiting' }) }, t('update.reload')));
-      box.hidden = false;
-    };
-    if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+    if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
     reg.addEventListener('updatefound', () => {
       const w = reg.installing;
-      w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w); });
+      w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offerUpdate(w); });
     });
   }).catch((err) => console.warn('service worker:', err.message));
   // the first install's claim is no version change; any later takeover is: reload
