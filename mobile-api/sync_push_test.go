@@ -74,6 +74,10 @@ func TestPushCreateCommentCancel(t *testing.T) {
 	if r.data["request_events/"+eid] == nil {
 		t.Fatalf("replica lacks the comment: %v", r.data)
 	}
+	// server timestamps travel with the data (the app orders timelines by them)
+	if got["created"] != req.GetDateTime("created").String() || got["updated"] == "" || r.data["request_events/"+eid]["created"] == "" {
+		t.Fatalf("timestamps: request created %v updated %v, event created %v", got["created"], got["updated"], r.data["request_events/"+eid]["created"])
+	}
 }
 
 // G1: any push replayed any number of times, in any order, gives the same state.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Thumbnail sizes offered to the app (requests.photos Thumbs).
@@ -83,6 +84,15 @@ func (r *reader) records(collection, q string, ids []string) ([]*core.Record, er
 		}
 		rec := core.NewRecord(col)
 		rec.Load(data)
+		// Load goes through the field setters, and an autodate field's setter
+		// ignores values: set created/updated raw, as PocketBase's own scan does
+		for _, f := range col.Fields {
+			if _, ok := f.(*core.AutodateField); ok {
+				if dt, err := types.ParseDateTime(data[f.GetName()]); err == nil {
+					rec.SetRaw(f.GetName(), dt)
+				}
+			}
+		}
 		rec.Id = row["id"].String
 		out = append(out, rec)
 	}
