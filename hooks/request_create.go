@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"strings"
 	"time"
 
 	"civicdesk/city"
@@ -73,8 +74,9 @@ func checkCreateRequest(rec *core.Record, svc *serviceRules, actor workflow.Acto
 	hasLoc := loc.Lat != 0 || loc.Lon != 0
 	switch svc.Location {
 	case "required":
-		if !hasLoc {
-			errs["location"] = validation.NewError("validation_required", "This service needs the location of the problem.")
+		// a point on the map, or an address for people without one (the app works without a map)
+		if !hasLoc && strings.TrimSpace(rec.GetString("address")) == "" {
+			errs["location"] = validation.NewError("validation_required", "This service needs the location of the problem: a point on the map or an address.")
 		}
 	case "none":
 		if hasLoc {

@@ -39,8 +39,12 @@ func loadService(app core.App, id string) (*serviceRules, error) {
 		return nil, validation.Errors{"service": validation.NewError("validation_required", "Choose a service.")}
 	}
 	svc := &serviceRules{}
-	err := app.DB().Select("id", "code", "active", "department", "fields", "location", "photos", "fee", "currency", "sla_hours", "updated").
-		From(collServices).Where(dbx.HashExp{"id": id}).One(svc)
+	// COALESCE: a column added later, or a JSON field never set, may hold NULL
+	err := app.DB().NewQuery("SELECT [[id]], COALESCE([[code]], '') AS [[code]], COALESCE([[active]], FALSE) AS [[active]], " +
+		"COALESCE([[department]], '') AS [[department]], COALESCE([[fields]], '') AS [[fields]], COALESCE([[location]], '') AS [[location]], " +
+		"COALESCE([[photos]], '') AS [[photos]], COALESCE([[fee]], 0) AS [[fee]], COALESCE([[currency]], '') AS [[currency]], " +
+		"COALESCE([[sla_hours]], 0) AS [[sla_hours]], COALESCE([[updated]], '') AS [[updated]] FROM [[services]] WHERE [[id]] = {:id}").
+		Bind(dbx.Params{"id": id}).One(svc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, validation.Errors{"service": validation.NewError("validation_unknown_service", "No such service.")}
 	}
