@@ -3,6 +3,7 @@ package pbpublic_test
 import (
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -44,5 +45,21 @@ func TestVendoredLibrariesPresent(t *testing.T) {
 	t.Parallel()
 	if _, err := fs.Stat(pbpublic.FS(), "verify/vendor/jsQR.js"); err != nil {
 		t.Fatalf("verify/vendor/jsQR.js is not embedded (run make build): %v", err)
+	}
+}
+
+// TestStaticFilesAreCompressed: text assets go out gzip-compressed when the
+// browser asks for it (the PWA's page-weight budget counts bytes on the wire).
+func TestStaticFilesAreCompressed(t *testing.T) {
+	t.Parallel()
+	w := testkit.NewApp(t)
+	for _, url := range []string{"/", "/styles.css", "/verify/verify.js"} {
+		req := httptest.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		w.Handler(t).ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Errorf("GET %s: %d, Content-Encoding %q", url, rec.Code, rec.Header().Get("Content-Encoding"))
+		}
 	}
 }
