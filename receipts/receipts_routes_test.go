@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"image/png"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,7 +59,10 @@ func TestJWKSRoute(t *testing.T) {
 	k := doc.Keys[0]
 	x, _ := base64.RawURLEncoding.DecodeString(k.X)
 	y, _ := base64.RawURLEncoding.DecodeString(k.Y)
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatalf("x, y are not a P-256 point: %v", err)
+	}
 	kid, err := receipts.KidOf(pub)
 	if err != nil || base64.RawURLEncoding.EncodeToString(kid) != k.Kid || len(x) != 32 || len(y) != 32 {
 		t.Fatalf("kid %x vs %s (%v)", kid, k.Kid, err)
