@@ -20,6 +20,9 @@ run: build
 	$(BIN) demo --dir $(DATA)
 	$(BIN) serve --http $(HTTP) --dir $(DATA)
 
+demo: build
+	$(BIN) demo --dir $(DATA)
+
 test: build e2e-deps test-go fuzz test-e2e
 
 test-go:
@@ -34,6 +37,11 @@ test-e2e: build
 
 fuzz:
 	./scripts/fuzz-short.sh
+
+# staticcheck at a pinned version, fetched through the module proxy
+lint:
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench: build
 	go run ./bench/records -bin $(abspath $(BIN))
