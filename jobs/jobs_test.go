@@ -245,6 +245,16 @@ func TestDeadSubscriptions(t *testing.T) {
 	silent := subscription(t, w.App, w.CitizenA, "silent", nil)
 	delivered := subscription(t, w.App, w.CitizenA, "delivered", map[string]any{"last_success": types.NowDateTime().Add(190 * 24 * time.Hour).String()})
 	reregistered := subscription(t, w.App, w.CitizenB, "reregistered", map[string]any{"updated": types.NowDateTime().Add(199 * 24 * time.Hour).String()})
+	// a quiet device of a citizen who filed a request lately is alive
+	active, err := testkit.NewAccount(w.App, "citizens", "citizen.c@demo.civicdesk.example", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	activeSub := subscription(t, w.App, active, "active", nil)
+	recent := w.NewRequest(t, active)
+	if _, err := w.App.DB().NewQuery("UPDATE requests SET created = {:c} WHERE id = {:id}").Bind(dbx.Params{"c": types.NowDateTime().Add(150 * 24 * time.Hour).String(), "id": recent.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
 
 	rep, err := jobs.DeadSubscriptions(w.App, now)
 	if err != nil {
@@ -256,7 +266,7 @@ func TestDeadSubscriptions(t *testing.T) {
 	cases := []struct {
 		rec  *core.Record
 		kept bool
-	}{{failing, false}, {silent, false}, {delivered, true}, {reregistered, true}}
+	}{{failing, false}, {silent, false}, {delivered, true}, {reregistered, true}, {activeSub, true}}
 	for _, tc := range cases {
 		_, err := w.App.FindRecordById(push.CollectionSubscriptions, tc.rec.Id)
 		if (err == nil) != tc.kept {

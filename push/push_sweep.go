@@ -57,24 +57,30 @@ func Sweep(app core.App, now time.Time) (SweepReport, error) {
 const (
 	// MaxFailures is how many permanent refusals in a row make a subscription dead.
 	MaxFailures = 5
-	// StaleAfter is how long a subscription may go unseen (no successful push and
-	// no re-registration by the app) before it is removed.
+	// StaleAfter is how long a subscription may go unseen before it is removed:
+	// no successful push, no re-registration by the app, and no request filed by
+	// its citizen. (A dead one is also deleted by the first push that gets 404/410.)
 	StaleAfter = 180 * 24 * time.Hour
 )
 
 // PruneSubscriptions deletes dead subscriptions: MaxFailures refusals in a row,
-// or neither a successful push nor a re-registration for StaleAfter. Their
-// outbox rows go with them. It returns the number deleted.
+// or unseen for StaleAfter. Their outbox rows go with them. It returns the number deleted.
 func PruneSubscriptions(app core.App, now time.Time) (int, error) {
-	cutoff := dbTime(now.Add(-StaleAfter))
-	recs, err := app.FindRecordsByFilter(CollectionSubscriptions,
-		"failures >= {:max} || (updated < {:cutoff} && (last_success = '' || last_success < {:cutoff}))",
-		"", 0, 0, dbx.Params{"max": MaxFailures, "cutoff": cutoff})
+	var ids []string
+	err := app.DB().NewQuery(`SELECT s.[[id]] FROM {{push_subscriptions}} s
+		WHERE s.[[failures]] >= {:max}
+		OR MAX(s.[[updated]], COALESCE(s.[[last_success]], ''),
+			COALESCE((SELECT MAX(r.[[created]]) FROM {{requests}} r WHERE r.[[citizen]] = s.[[citizen]]), '')) < {:cutoff}`).
+		Bind(dbx.Params{"max": MaxFailures, "cutoff": dbTime(now.Add(-StaleAfter))}).Column(&ids)
 	if err != nil {
 		return 0, fmt.Errorf("find dead subscriptions: %w", err)
 	}
 	n := 0
-	for _, r := range recs {
+	for _, id := range ids {
+		r, err := app.FindRecordById(CollectionSubscriptions, id)
+		if err != nil {
+			continue // deleted meanwhile
+		}
 		if err := app.Delete(r); err != nil {
 			return n, fmt.Errorf("delete subscription %s: %w", r.Id, err)
 		}
