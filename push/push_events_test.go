@@ -2,6 +2,7 @@ package push_test
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -191,5 +192,44 @@ func TestRequestsWithoutCitizenQueueNothing(t *testing.T) {
 	w.MoveTo(t, req, workflow.StatusInProgress)
 	if rows := outbox(t, w.App); len(rows) != 0 {
 		t.Errorf("%d rows for a request without a citizen", len(rows))
+	}
+}
+
+// End to end through the records API: a clerk's PATCH queues the push in its
+// write, and the dispatcher delivers it.
+func TestClerkStatusChangeThroughRecordsAPI(t *testing.T) {
+	f := newFakePush(t)
+	w := newWorld(t, f)
+	req := w.NewRequest(t, w.CitizenA)
+	dev, endpoint := f.newDevice()
+	subscribe(t, w.App, w.CitizenA, endpoint, dev.keys(), "sv")
+	// the dispatcher is the registered one, started by serve (w.Do triggers it)
+
+	cases := []struct {
+		name   string
+		token  string
+		body   string
+		status int
+		pushes int
+	}{
+		{"clerk of another department cannot", testkit.Token(t, w.ClerkRegistry), `{"status":"in_progress"}`, http.StatusNotFound, 0},
+		{"clerk moves it on", testkit.Token(t, w.ClerkRoads), `{"status":"in_progress","status_note":"Crew booked for Tuesday."}`, http.StatusOK, 1},
+		{"clerk adds a public note", testkit.Token(t, w.ClerkRoads), `{"status_note":"Delayed by rain."}`, http.StatusOK, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := w.Do(t, http.MethodPatch, "/api/collections/requests/records/"+req.Id, tc.token, tc.body)
+			if res.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", res.Status, tc.status, res.Body)
+			}
+			waitFor(t, 10*time.Second, "the pushes", func() bool { return len(f.deliveries()) == tc.pushes })
+		})
+	}
+	got := f.deliveries()
+	if got[0].Payload.Status != workflow.StatusInProgress || got[0].Payload.Body != "Ny status: pågår." {
+		t.Errorf("status push %+v", got[0].Payload)
+	}
+	if got[1].Payload.Body != "Handläggaren har lagt till ett meddelande." {
+		t.Errorf("note push %+v", got[1].Payload)
 	}
 }
