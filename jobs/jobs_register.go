@@ -24,7 +24,7 @@ func Register(app core.App) {
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDStart,
 		Func: func(se *core.ServeEvent) error {
-			if _, ok := se.App.Store().Get(schedulerStoreKey).(*Scheduler); !ok {
+			if Of(se.App) == nil { // OnServe can fire more than once in tests
 				s, err := NewScheduler(se.App, Options{})
 				if err != nil {
 					return err
@@ -38,11 +38,17 @@ func Register(app core.App) {
 	app.OnTerminate().Bind(&hook.Handler[*core.TerminateEvent]{
 		Id: HookIDStop,
 		Func: func(e *core.TerminateEvent) error {
-			if s, ok := e.App.Store().Get(schedulerStoreKey).(*Scheduler); ok {
+			if s := Of(e.App); s != nil {
 				e.App.Store().Remove(schedulerStoreKey)
 				s.Stop()
 			}
 			return e.Next()
 		},
 	})
+}
+
+// Of returns app's running scheduler, or nil when the app is not serving.
+func Of(app core.App) *Scheduler {
+	s, _ := app.Store().Get(schedulerStoreKey).(*Scheduler)
+	return s
 }

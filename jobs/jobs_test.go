@@ -493,3 +493,22 @@ func pngEncode(w io.Writer) error {
 	}
 	return png.Encode(w, img)
 }
+
+func TestRegisterFollowsServe(t *testing.T) {
+	w := newWorld(t)
+	jobs.Register(w.App)
+	if jobs.Of(w.App) != nil {
+		t.Fatal("scheduler runs before serve")
+	}
+	w.Handler(t) // triggers OnServe, as `civicdesk serve` does
+	s := jobs.Of(w.App)
+	if s == nil || s.Next(jobs.JobSLAWatch).IsZero() {
+		t.Fatal("scheduler not started on serve")
+	}
+	if err := w.App.OnTerminate().Trigger(&core.TerminateEvent{App: w.App}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs.Of(w.App) != nil {
+		t.Error("scheduler still registered after terminate")
+	}
+}
