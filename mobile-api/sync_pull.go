@@ -2,12 +2,15 @@ package mobileapi
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -180,6 +183,17 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	}
 
 	cur := parseCursor(req.Cursor)
+	if cur.valid && cur.fp != "" {
+		// the row a cursor names must still be the row it named: after a restore
+		// from backup the sequence numbers are issued again to other changes
+		fp, err := r.fingerprint(cur.seq)
+		if err != nil {
+			return nil, err
+		}
+		if fp != "" && fp != cur.fp {
+			cur.valid = false
+		}
+	}
 	switch {
 	case cur.reset != nil:
 		return r.resetPage(resp, *cur.reset, req.Limit, false)
@@ -197,11 +211,12 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	if len(rows) > req.Limit {
 		rows, resp.HasMore = rows[:req.Limit], true
 	}
+	next := max(marks.Max, cur.seq) // nothing more for this citizen up to the snapshot's high-water mark
 	if resp.HasMore {
-		resp.Cursor = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
-	} else {
-		// nothing more for this citizen up to the snapshot's high-water mark
-		resp.Cursor = strconv.FormatInt(max(marks.Max, cur.seq), 10)
+		next = rows[len(rows)-1].Seq
+	}
+	if resp.Cursor, err = r.cursorAt(next); err != nil {
+		return nil, err
 	}
 
 	// one entry per record, at its last position: its current state covers the earlier changes
@@ -233,11 +248,42 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	return resp, nil
 }
 
-// cursor is a parsed pull cursor: a change seq, or a position inside a reset.
+// cursor is a parsed pull cursor: a change seq (with the fingerprint of the
+// change row at that seq, "1187.3fa9c2d1"), or a position inside a reset.
 type cursor struct {
 	valid bool
 	seq   int64
+	fp    string
 	reset *resetCursor
+}
+
+// fingerprint identifies the change row at seq ("" when there is none: seq 0
+// or pruned). Rows never change once committed, so a different fingerprint for
+// the same seq means the database was restored to an earlier state.
+func (r *reader) fingerprint(seq int64) (string, error) {
+	var row struct {
+		At       string `db:"at"`
+		RecordID string `db:"record_id"`
+		Op       string `db:"op"`
+	}
+	err := r.db.NewQuery("SELECT [[at]], [[record_id]], [[op]] FROM [[changes]] WHERE [[seq]] = {:seq}").Bind(dbx.Params{"seq": seq}).One(&row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read change %d: %w", seq, err)
+	}
+	sum := sha256.Sum256([]byte(row.At + "|" + row.RecordID + "|" + row.Op))
+	return hex.EncodeToString(sum[:4]), nil
+}
+
+// cursorAt is the cursor string for seq, with its row's fingerprint when it has one.
+func (r *reader) cursorAt(seq int64) (string, error) {
+	fp, err := r.fingerprint(seq)
+	if err != nil || fp == "" {
+		return strconv.FormatInt(seq, 10), err
+	}
+	return strconv.FormatInt(seq, 10) + "." + fp, nil
 }
 
 // resetCursor walks the citizen's full state: `high` is the change seq the
@@ -272,11 +318,12 @@ func parseCursor(s *string) cursor {
 		}
 		return cursor{reset: &resetCursor{high: high, stage: stage, after: parts[2]}}
 	}
-	n, err := strconv.ParseInt(*s, 10, 64)
-	if err != nil || n < 0 {
+	num, fp, _ := strings.Cut(*s, ".")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || (fp != "" && !fingerprintPattern.MatchString(fp)) {
 		return cursor{}
 	}
-	return cursor{valid: true, seq: n}
+	return cursor{valid: true, seq: n, fp: fp}
 }
 
 // resetPage returns one page of the citizen's full state. The first page says
@@ -318,9 +365,15 @@ func (r *reader) resetPage(resp *pullResponse, rc resetCursor, limit int, first 
 			return resp, nil
 		}
 	}
-	resp.Cursor = strconv.FormatInt(rc.high, 10)
+	cur, err := r.cursorAt(rc.high)
+	if err != nil {
+		return nil, err
+	}
+	resp.Cursor = cur
 	return resp, nil
 }
+
+var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
 // visibleIDs lists ids of coll that the citizen sees, after `after`, in id order.
 func (r *reader) visibleIDs(coll, after string, limit int) ([]string, error) {

@@ -352,3 +352,45 @@ func TestPullTombstonesAndReset(t *testing.T) {
 		t.Fatalf("after reset, the next change is missing (lmid %d)", fresh.lmid)
 	}
 }
+
+// TestPullAfterRestore: a database restored from an earlier backup issues the
+// same sequence numbers again to other changes. A cursor from before the
+// restore must then get a reset, never silently skip the new changes.
+func TestPullAfterRestore(t *testing.T) {
+	w := testkit.NewApp(t)
+	c := newClient(t, serve(t, w), w.CitizenA)
+	if code, _ := c.push(create(1, randomID(15))); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	var backup int64 // the "backup" is taken here
+	if err := w.App.DB().NewQuery("SELECT MAX(seq) FROM changes").Row(&backup); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := c.push(create(2, randomID(15)), create(3, randomID(15))); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	var r replica
+	c.sync(&r, 100) // the phone saw everything up to here
+
+	// "restore": the rows after the backup are gone, and the sequence restarts from it
+	for _, q := range []string{
+		"DELETE FROM requests WHERE id IN (SELECT record_id FROM changes WHERE seq > {:b} AND collection = 'requests')",
+		"DELETE FROM changes WHERE seq > {:b}",
+		"UPDATE sqlite_sequence SET seq = {:b} WHERE name = 'changes'",
+	} {
+		if _, err := w.App.DB().NewQuery(q).Bind(map[string]any{"b": backup}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// staff file new requests for this citizen after the restore, past the phone's cursor
+	for i := 0; i < 3; i++ {
+		w.NewRequest(t, w.CitizenA)
+	}
+	_, p := c.pull(r.cursor, 100)
+	if !p.Reset {
+		t.Fatalf("a cursor from before the restore must reset, got %d changes without reset", len(p.Changes))
+	}
+	r.data = map[string]map[string]any{}
+	applyPage(&r, p)
+	sameView(t, replicaView(&r), serverView(t, w.App, w.CitizenA.Id))
+}
