@@ -79,6 +79,7 @@ type Dispatcher struct {
 	cancelSend context.CancelFunc
 
 	startOnce, stopOnce sync.Once
+	started             atomic.Bool
 
 	// paused holds, per push service host, the time before which it asked
 	// (429 with Retry-After) not to be contacted: one 429 pauses that host's
@@ -178,6 +179,7 @@ func (d *Dispatcher) Start() error {
 		for i := 0; i < d.opts.Workers; i++ {
 			go d.worker()
 		}
+		d.started.Store(true)
 		go d.loop()
 	})
 	return err
@@ -195,6 +197,9 @@ func (d *Dispatcher) worker() {
 // written back as pending (a cancelled POST may still have been delivered:
 // such a row can arrive twice, which Topic and tag collapse).
 func (d *Dispatcher) Stop(ctx context.Context) error {
+	if !d.started.Load() {
+		return nil
+	}
 	d.stopOnce.Do(func() { close(d.stop) })
 	select {
 	case <-d.done:

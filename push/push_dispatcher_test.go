@@ -482,3 +482,16 @@ func TestDispatcherPausesAHostAfter429(t *testing.T) {
 		}
 	}
 }
+
+func TestStopWithoutStartReturns(t *testing.T) {
+	w := newWorld(t, nil)
+	d, err := push.NewDispatcher(w.App, push.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		t.Errorf("Stop of a dispatcher never started: %v", err)
+	}
+}
