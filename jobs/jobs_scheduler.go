@@ -29,6 +29,7 @@ const (
 	JobDeadSubscriptions = "push_dead_subscriptions"
 	JobRetention         = "retention"
 	JobTombstones        = "sync_tombstones"
+	JobSyncCleanup       = "sync_cleanup"
 )
 
 // DefaultJobs is civicdesk's schedule (city time). Daily jobs run at night,
@@ -40,6 +41,7 @@ func DefaultJobs() []Job {
 		{Name: JobDeadSubscriptions, Spec: "10 4 * * *", Run: DeadSubscriptions},
 		{Name: JobRetention, Spec: "30 2 * * *", Run: Retention},
 		{Name: JobTombstones, Spec: "20 4 * * *", Run: Tombstones},
+		{Name: JobSyncCleanup, Spec: "40 4 * * *", Run: SyncCleanup},
 	}
 }
 

@@ -383,13 +383,13 @@ func TestPruneResults(t *testing.T) {
 	if code, _ := c.push(create(1, randomID(15)), bad); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	if n, err := mobileapi.PruneResults(w.App, time.Hour); err != nil || n != 0 {
+	if n, err := mobileapi.PruneResults(w.App, time.Now().Add(-time.Hour)); err != nil || n != 0 {
 		t.Fatalf("fresh results pruned: %d %v", n, err)
 	}
 	if _, err := w.App.DB().NewQuery("UPDATE sync_results SET created = '2020-01-01 00:00:00.000Z'").Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := mobileapi.PruneResults(w.App, time.Hour); err != nil || n != 2 {
+	if n, err := mobileapi.PruneResults(w.App, time.Now().Add(-time.Hour)); err != nil || n != 2 {
 		t.Fatalf("pruned %d, %v; want 2", n, err)
 	}
 	// still exactly once: the replay is a duplicate, only without the old error

@@ -203,11 +203,11 @@ func writeDurably(path string, data []byte) error {
 
 // PruneUploads removes uploads that never got bound to a request (still
 // uploading, processed but unclaimed, or rejected) and were last touched
-// before olderThan ago, with their files. Attached uploads keep their small
+// before cutoff, with their files. Attached uploads keep their small
 // row, so a client resuming late still learns its photo is stored. The jobs
-// package runs it daily with 30 days.
-func PruneUploads(app core.App, olderThan time.Duration) (int, error) {
-	cutoff, _ := types.ParseDateTime(time.Now().Add(-olderThan))
+// package runs it daily (jobs.SyncCleanup, 30 days).
+func PruneUploads(app core.App, before time.Time) (int, error) {
+	cutoff, _ := types.ParseDateTime(before)
 	var rows []*uploadRow
 	err := app.DB().NewQuery("SELECT * FROM [[sync_uploads]] WHERE [[status]] != {:attached} AND [[updated]] < {:cutoff}").
 		Bind(dbx.Params{"attached": uploadAttached, "cutoff": cutoff.String()}).All(&rows)

@@ -363,7 +363,7 @@ func TestPruneUploads(t *testing.T) {
 	tc.upload("bound", rid, p, sha(p))
 	tc.upload("unbound", randomID(15), p, sha(p))
 	tc.create("partial", "", p, sha(p))
-	if n, err := mobileapi.PruneUploads(w.App, 30*24*time.Hour); err != nil || n != 0 {
+	if n, err := mobileapi.PruneUploads(w.App, time.Now().Add(-30*24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("fresh uploads pruned: %d %v", n, err)
 	}
 	// files a crash could leave behind: raw bytes of an attached upload, an unknown processed copy
@@ -377,7 +377,7 @@ func TestPruneUploads(t *testing.T) {
 	if _, err := w.App.DB().NewQuery("UPDATE sync_uploads SET updated = {:old}").Bind(dbx.Params{"old": old}).Execute(); err != nil {
 		t.Fatal(err)
 	}
-	n, err := mobileapi.PruneUploads(w.App, 30*24*time.Hour)
+	n, err := mobileapi.PruneUploads(w.App, time.Now().Add(-30*24*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("pruned %d, %v; want 2", n, err)
 	}
