@@ -134,9 +134,15 @@ export async function signedIn(record) {
   startSession();
 }
 
+let pushRefreshed = false; // once per app start
+
 function startSession() {
   const s = session();
   if (!s) return;
+  if (!pushRefreshed && navigator.onLine) {
+    pushRefreshed = true;
+    import('./push.js').then((m) => m.refresh()).catch(() => {});
+  }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if (navigator.onLine) realtime.connect(s.token, s.record.id, () => sync.kick('poke'));
   sync.kick('start');
@@ -155,7 +161,7 @@ async function switchLang(l) {
   }
   if (session()) {
     saveLang(l).catch(() => {});
-    import('./push.js').then((m) => m.refreshLang()).catch(() => {});
+    import('./push.js').then((m) => m.refresh()).catch(() => {});
   }
 }
 

@@ -46,8 +46,12 @@ export async function disable() {
   await sub.unsubscribe();
 }
 
-/** refreshLang re-registers the subscription so notifications follow the shown language. */
-export async function refreshLang() {
+/**
+ * refresh re-registers the subscription: notifications follow the shown
+ * language, rotated browser keys reach the server, and the server counts the
+ * device as alive (it removes devices unseen for 180 days).
+ */
+export async function refresh() {
   const sub = await current();
   if (!sub) return;
   const j = sub.toJSON();
