@@ -23,10 +23,9 @@ run: build
 demo: build
 	$(BIN) demo --dir $(DATA)
 
-test: build e2e-deps test-go fuzz test-e2e
+test: build e2e-deps lint test-go fuzz test-e2e
 
 test-go:
-	go vet ./...
 	CIVICDESK_BIN=$(abspath $(BIN)) go test -count=1 ./...
 
 e2e-deps:

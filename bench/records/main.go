@@ -229,4 +229,3 @@ func must(err error) {
 		log.Fatal(err)
 	}
 }
-
