@@ -126,7 +126,7 @@ func Register(app core.App) {
 				if err := queueForRequest(tx, req, Message{Kind: KindReceipt, ReceiptKind: e.Record.GetString("kind")}); err != nil {
 					return err
 				}
-				afterCommit(tx, func() { Poke(app) })
+				workflow.AfterCommit(tx, func() { Poke(app) })
 				return nil
 			})
 		},
@@ -149,19 +149,6 @@ func queueForRequest(txApp core.App, req *core.Record, m Message) error {
 	return nil
 }
 
-// afterCommit runs fn once txApp's transaction commits (at once outside a transaction).
-func afterCommit(txApp core.App, fn func()) {
-	if info := txApp.TxInfo(); info != nil {
-		info.OnComplete(func(txErr error) error {
-			if txErr == nil {
-				fn()
-			}
-			return nil
-		})
-		return
-	}
-	fn()
-}
 
 func keysOf(app core.App) (Keys, bool) {
 	k, ok := app.Store().Get(keysStoreKey).(Keys)

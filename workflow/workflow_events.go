@@ -27,7 +27,13 @@ type Event struct {
 
 // AfterCommit runs fn once the surrounding write has committed; never when it rolls back.
 func (e *Event) AfterCommit(fn func()) {
-	if info := e.App.TxInfo(); info != nil {
+	AfterCommit(e.App, fn)
+}
+
+// AfterCommit runs fn once app's transaction commits, never when it rolls
+// back, and at once when app is not in a transaction.
+func AfterCommit(app core.App, fn func()) {
+	if info := app.TxInfo(); info != nil {
 		info.OnComplete(func(txErr error) error {
 			if txErr == nil {
 				fn()
