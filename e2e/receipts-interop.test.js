@@ -151,7 +151,8 @@ test('receipts verify with WebCrypto + cbor-x, QR decodes with jsQR, CLI rotatio
   assert.deepEqual([pv.receipt.get(5), pv.receipt.get(6), pv.receipt.get(7)], [52, 'EUR', 'IUV-000111222333']);
 
   // CLI: rotate while the server runs; the old receipt keeps verifying with the retired key
-  const cli = (...args) => execFileSync(binary(), ['receipts', ...args, '--dir', srv.dataDir], { env: srv.env, encoding: 'utf8' });
+  // flags first and positional arguments after --: a base64url kid may start with '-'
+  const cli = (cmd, ...args) => execFileSync(binary(), ['receipts', cmd, '--dir', srv.dataDir, ...args], { env: srv.env, encoding: 'utf8' });
   assert.match(cli('rotate-key'), /New active key/);
   const jwks2 = await (await fetch(`${srv.url}/.well-known/receipt-keys`)).json();
   assert.equal(jwks2.keys.length, 2);
@@ -161,13 +162,13 @@ test('receipts verify with WebCrypto + cbor-x, QR decodes with jsQR, CLI rotatio
   assert.deepEqual([server.body.valid, server.body.claims.keyStatus], [true, 'retired']);
 
   // CLI: revoke one receipt
-  cli('revoke', payment.id, '--reason', 'recorded twice');
+  cli('revoke', '--reason', 'recorded twice', '--', payment.id);
   server = await api(srv.url, 'POST', '/api/receipts/verify', { body: { code: payment.code } });
   assert.deepEqual([server.body.valid, server.body.reason], [false, 'revoked_receipt']);
   assert.match(server.body.message, /recorded twice/);
 
   // CLI: revoke the retired key: its receipts fail everywhere
-  cli('revoke-key', received.kid);
+  cli('revoke-key', '--', received.kid);
   const jwks3 = await (await fetch(`${srv.url}/.well-known/receipt-keys`)).json();
   assert.equal(jwks3.keys.find((k) => k.kid === received.kid).status, 'revoked');
   server = await api(srv.url, 'POST', '/api/receipts/verify', { body: { code: received.code } });

@@ -34,8 +34,12 @@ func Command(app core.App) *cobra.Command {
 		},
 	})
 	root.AddCommand(&cobra.Command{
-		Use:          "revoke-key KID",
-		Short:        "Revoke a signing key (kid as in the JWKS): receipts it signed stop verifying",
+		Use:   "revoke-key [--] KID",
+		Short: "Revoke a signing key (kid as in the JWKS): receipts it signed stop verifying",
+		// a base64url kid may start with '-', which a flag parser reads as a flag
+		Long: "Revoke a signing key (kid as in the JWKS): receipts it signed stop verifying.\n" +
+			"A kid is base64url and may start with '-': put -- before it, e.g.\n" +
+			"  civicdesk receipts revoke-key --dir pb_data -- -mGhMw6cXQs",
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

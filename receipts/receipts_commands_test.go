@@ -60,12 +60,16 @@ func TestCommands(t *testing.T) {
 		t.Fatal("revoked an unknown receipt")
 	}
 
-	out, err = runCommand(t, w.App, "revoke-key", firstKid)
+	out, err = runCommand(t, w.App, "revoke-key", "--", firstKid) // a kid may start with '-'
 	if err != nil || !strings.Contains(out, "Revoked key "+firstKid) {
 		t.Fatalf("revoke-key: %q, %v", out, err)
 	}
 	if _, err := runCommand(t, w.App, "revoke-key", "not-a-kid"); err == nil {
 		t.Fatal("revoke-key accepted a bad kid")
+	}
+	// after --, a kid that starts with '-' reaches the command, not the flag parser
+	if _, err := runCommand(t, w.App, "revoke-key", "--", "-mGhMw6cXQs"); err == nil || strings.Contains(err.Error(), "flag") {
+		t.Fatalf("revoke-key -- -mGhMw6cXQs: %v, want an unknown-kid error", err)
 	}
 }
 
