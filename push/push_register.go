@@ -149,7 +149,6 @@ func queueForRequest(txApp core.App, req *core.Record, m Message) error {
 	return nil
 }
 
-
 func keysOf(app core.App) (Keys, bool) {
 	k, ok := app.Store().Get(keysStoreKey).(Keys)
 	return k, ok
