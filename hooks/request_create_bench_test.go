@@ -6,9 +6,11 @@ import (
 	"syscall"
 	"testing"
 
+	"civicdesk/hooks"
 	"civicdesk/testkit"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // BenchmarkCreate compares creating a request through the records API (rules,
@@ -54,4 +56,51 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkSaveCost splits a request's cost on the data layer (no HTTP): a plain
+// record, the bare requests record with the workflow hook unbound, one event
+// row, and a request through the full workflow with every listener.
+//
+//	go test -run '^$' -bench BenchmarkSaveCost -benchtime 2s ./hooks/
+func BenchmarkSaveCost(b *testing.B) {
+	w := testkit.NewApp(b)
+	plain := core.NewBaseCollection("bench_plain")
+	plain.Fields.Add(&core.TextField{Name: "service"}, &core.JSONField{Name: "answers"}, &core.GeoPointField{Name: "location"},
+		&core.TextField{Name: "address"}, &core.TextField{Name: "citizen"}, &core.TextField{Name: "status"})
+	if err := w.App.Save(plain); err != nil {
+		b.Fatal(err)
+	}
+	requests, _ := w.App.FindCollectionByNameOrId("requests")
+	events, _ := w.App.FindCollectionByNameOrId("request_events")
+	parent := w.NewRequest(b, w.CitizenA)
+	fields := map[string]any{"service": w.Services["pothole"], "citizen": w.CitizenA.Id, "answers": map[string]any{"size": "medium"},
+		"location": types.GeoPoint{Lat: 44.4, Lon: 8.9}, "address": "Via Roma 1"}
+	save := func(b *testing.B, col *core.Collection, data map[string]any) {
+		rec := core.NewRecord(col)
+		rec.Load(data)
+		if err := w.App.Save(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	measure := func(b *testing.B, fn func(*testing.B)) {
+		start := cpuTime()
+		for b.Loop() {
+			fn(b)
+		}
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+	b.Run("plain_record", func(b *testing.B) { measure(b, func(b *testing.B) { save(b, plain, fields) }) })
+	b.Run("event_row", func(b *testing.B) {
+		measure(b, func(b *testing.B) { save(b, events, map[string]any{"request": parent.Id, "type": "created", "public": true}) })
+	})
+	b.Run("request_full_workflow", func(b *testing.B) { measure(b, func(b *testing.B) { w.NewRequest(b, w.CitizenA) }) })
+	b.Run("request_bare", func(b *testing.B) {
+		w.App.OnRecordCreate("requests").Unbind(hooks.HookIDRequestCreate) // last: the world is spent afterwards
+		bare := map[string]any{"status": "received", "department": w.Departments["roads"], "priority": "normal"}
+		for k, v := range fields {
+			bare[k] = v
+		}
+		measure(b, func(b *testing.B) { save(b, requests, bare) })
+	})
 }
