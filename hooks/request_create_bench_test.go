@@ -92,7 +92,9 @@ func BenchmarkSaveCost(b *testing.B) {
 	}
 	b.Run("plain_record", func(b *testing.B) { measure(b, func(b *testing.B) { save(b, plain, fields) }) })
 	b.Run("event_row", func(b *testing.B) {
-		measure(b, func(b *testing.B) { save(b, events, map[string]any{"request": parent.Id, "type": "created", "public": true}) })
+		measure(b, func(b *testing.B) {
+			save(b, events, map[string]any{"request": parent.Id, "type": "created", "public": true})
+		})
 	})
 	b.Run("request_full_workflow", func(b *testing.B) { measure(b, func(b *testing.B) { w.NewRequest(b, w.CitizenA) }) })
 	b.Run("request_bare", func(b *testing.B) {
