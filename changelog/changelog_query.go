@@ -1,6 +1,10 @@
 package changelog
 
 import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,11 +23,13 @@ type Change struct {
 	At         string `db:"at" json:"at"`
 }
 
+// The readers take a dbx.Builder (app.DB(), a transaction, or a read-only
+// snapshot) so a puller reads the sequence in the same snapshot as the records.
+
 // ForCitizen returns up to limit changes concerning citizen with seq > after, in seq order.
-// Pass a transaction's app to read in the same snapshot as other queries.
-func ForCitizen(app core.App, citizen string, after int64, limit int) ([]Change, error) {
+func ForCitizen(db dbx.Builder, citizen string, after int64, limit int) ([]Change, error) {
 	var out []Change
-	err := app.DB().NewQuery("SELECT [[seq]], [[collection]], [[record_id]], [[op]], [[citizen]], [[at]] FROM [[changes]] WHERE [[citizen]] = {:c} AND [[seq]] > {:after} ORDER BY [[seq]] LIMIT {:limit}").
+	err := db.NewQuery("SELECT [[seq]], [[collection]], [[record_id]], [[op]], [[citizen]], [[at]] FROM [[changes]] WHERE [[citizen]] = {:c} AND [[seq]] > {:after} ORDER BY [[seq]] LIMIT {:limit}").
 		Bind(dbx.Params{"c": citizen, "after": after, "limit": limit}).All(&out)
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
@@ -32,9 +38,9 @@ func ForCitizen(app core.App, citizen string, after int64, limit int) ([]Change,
 }
 
 // Since returns up to limit changes of any citizen with seq > after, in seq order.
-func Since(app core.App, after int64, limit int) ([]Change, error) {
+func Since(db dbx.Builder, after int64, limit int) ([]Change, error) {
 	var out []Change
-	err := app.DB().NewQuery("SELECT [[seq]], [[collection]], [[record_id]], [[op]], [[citizen]], [[at]] FROM [[changes]] WHERE [[seq]] > {:after} ORDER BY [[seq]] LIMIT {:limit}").
+	err := db.NewQuery("SELECT [[seq]], [[collection]], [[record_id]], [[op]], [[citizen]], [[at]] FROM [[changes]] WHERE [[seq]] > {:after} ORDER BY [[seq]] LIMIT {:limit}").
 		Bind(dbx.Params{"after": after, "limit": limit}).All(&out)
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
@@ -43,10 +49,10 @@ func Since(app core.App, after int64, limit int) ([]Change, error) {
 }
 
 // MaxSeq returns the highest seq ever allocated (0 when none), including pruned rows.
-func MaxSeq(app core.App) (int64, error) {
+func MaxSeq(db dbx.Builder) (int64, error) {
 	var seq int64
 	// sqlite_sequence keeps AUTOINCREMENT's high-water mark even after the top rows are deleted
-	err := app.DB().NewQuery("SELECT COALESCE((SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = 'changes'), 0)").Row(&seq)
+	err := db.NewQuery("SELECT COALESCE((SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = 'changes'), 0)").Row(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("read max seq: %w", err)
 	}
@@ -55,13 +61,31 @@ func MaxSeq(app core.App) (int64, error) {
 
 // Floor returns the smallest seq a cursor may hold and still be complete: a cursor
 // below it may have missed pruned tombstones, so its client needs a reset.
-func Floor(app core.App) (int64, error) {
+func Floor(db dbx.Builder) (int64, error) {
 	var floor int64
-	err := app.DB().NewQuery("SELECT COALESCE((SELECT [[value]] FROM [[changes_meta]] WHERE [[key]] = 'pruned_through'), 0)").Row(&floor)
+	err := db.NewQuery("SELECT COALESCE((SELECT [[value]] FROM [[changes_meta]] WHERE [[key]] = 'pruned_through'), 0)").Row(&floor)
 	if err != nil {
 		return 0, fmt.Errorf("read change floor: %w", err)
 	}
 	return floor, nil
+}
+
+// Fingerprint identifies the change row at seq ("" when there is none: seq 0
+// or pruned). Rows never change once committed, so a different fingerprint for
+// the same seq means the database was restored to an earlier state and the
+// numbers were issued again to other changes.
+func Fingerprint(db dbx.Builder, seq int64) (string, error) {
+	var row Change
+	err := db.NewQuery("SELECT [[seq]], [[collection]], [[record_id]], [[op]], [[citizen]], [[at]] FROM [[changes]] WHERE [[seq]] = {:seq}").
+		Bind(dbx.Params{"seq": seq}).One(&row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read change %d: %w", seq, err)
+	}
+	sum := sha256.Sum256([]byte(row.At + "|" + row.RecordID + "|" + row.Op))
+	return hex.EncodeToString(sum[:4]), nil
 }
 
 // Prune deletes changes older than olderThan and records the highest pruned seq

@@ -28,7 +28,7 @@ func rowsFor(t *testing.T, app core.App, id string) []changelog.Change {
 
 func maxSeq(t *testing.T, app core.App) int64 {
 	t.Helper()
-	n, err := changelog.MaxSeq(app)
+	n, err := changelog.MaxSeq(app.DB())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestSequenceFollowsCommitOrder(t *testing.T) {
 				return
 			default:
 			}
-			rows, err := changelog.Since(w.App, 0, 100000)
+			rows, err := changelog.Since(w.App.DB(), 0, 100000)
 			if err != nil {
 				readerErr = err
 				return
@@ -191,7 +191,7 @@ func TestSequenceFollowsCommitOrder(t *testing.T) {
 	if readerErr != nil {
 		t.Fatal(readerErr)
 	}
-	rows, err := changelog.Since(w.App, 0, 100000)
+	rows, err := changelog.Since(w.App.DB(), 0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,12 +219,12 @@ func TestPruneKeepsAFloor(t *testing.T) {
 	if removed == 0 {
 		t.Fatal("nothing pruned")
 	}
-	floor, err := changelog.Floor(w.App)
+	floor, err := changelog.Floor(w.App.DB())
 	if err != nil || floor != top {
 		t.Fatalf("floor = %d (%v), want %d", floor, err, top)
 	}
 	w.NewRequest(t, w.CitizenA)
-	rows, _ := changelog.Since(w.App, 0, 100)
+	rows, _ := changelog.Since(w.App.DB(), 0, 100)
 	if len(rows) == 0 || rows[0].Seq <= top {
 		t.Fatalf("after prune, new rows %+v must start above %d", rows, top)
 	}

@@ -340,7 +340,7 @@ func TestTombstones(t *testing.T) {
 			if (rep["pruned"] > 0) != tc.wantPruned {
 				t.Errorf("report %v", rep)
 			}
-			floor, _ := changelog.Floor(w.App)
+			floor, _ := changelog.Floor(w.App.DB())
 			if (floor > 0) != tc.wantPruned || floor != rep["floor"] {
 				t.Errorf("floor %d, report %v", floor, rep)
 			}

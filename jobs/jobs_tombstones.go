@@ -20,7 +20,7 @@ func Tombstones(app core.App, now time.Time) (Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	floor, err := changelog.Floor(app)
+	floor, err := changelog.Floor(app.DB())
 	if err != nil {
 		return nil, err
 	}

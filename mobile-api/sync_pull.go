@@ -2,9 +2,8 @@ package mobileapi
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"civicdesk/changelog"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,13 +144,6 @@ type reader struct {
 	citizen string
 }
 
-// changeRow is a row of changelog's `changes` table.
-type changeRow struct {
-	Seq        int64  `db:"seq"`
-	Collection string `db:"collection"`
-	RecordID   string `db:"record_id"`
-}
-
 func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	resp := &pullResponse{Changes: []change{}}
 
@@ -170,23 +162,20 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 		return nil, fmt.Errorf("load client: %w", err)
 	}
 
-	var marks struct {
-		Max   int64 `db:"max"`
-		Floor int64 `db:"floor"`
-	}
-	// sqlite_sequence keeps the high-water mark even after the top rows are pruned
-	err = r.db.NewQuery(`SELECT
-		COALESCE((SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = 'changes'), 0) AS [[max]],
-		COALESCE((SELECT [[value]] FROM [[changes_meta]] WHERE [[key]] = 'pruned_through'), 0) AS [[floor]]`).One(&marks)
+	maxSeq, err := changelog.MaxSeq(r.db)
 	if err != nil {
-		return nil, fmt.Errorf("read change marks: %w", err)
+		return nil, err
+	}
+	floor, err := changelog.Floor(r.db)
+	if err != nil {
+		return nil, err
 	}
 
 	cur := parseCursor(req.Cursor)
 	if cur.valid && cur.fp != "" {
 		// the row a cursor names must still be the row it named: after a restore
 		// from backup the sequence numbers are issued again to other changes
-		fp, err := r.fingerprint(cur.seq)
+		fp, err := changelog.Fingerprint(r.db, cur.seq)
 		if err != nil {
 			return nil, err
 		}
@@ -197,21 +186,19 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	switch {
 	case cur.reset != nil:
 		return r.resetPage(resp, *cur.reset, req.Limit, false)
-	case !cur.valid || cur.seq > marks.Max || cur.seq < marks.Floor:
+	case !cur.valid || cur.seq > maxSeq || cur.seq < floor:
 		// first pull, a cursor we never issued, or older than the kept tombstones
-		return r.resetPage(resp, resetCursor{high: marks.Max}, req.Limit, true)
+		return r.resetPage(resp, resetCursor{high: maxSeq}, req.Limit, true)
 	}
 
-	var rows []changeRow
-	err = r.db.NewQuery("SELECT [[seq]], [[collection]], [[record_id]] FROM [[changes]] WHERE [[citizen]] = {:c} AND [[seq]] > {:after} ORDER BY [[seq]] LIMIT {:limit}").
-		Bind(dbx.Params{"c": r.citizen, "after": cur.seq, "limit": req.Limit + 1}).All(&rows)
+	rows, err := changelog.ForCitizen(r.db, r.citizen, cur.seq, req.Limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("read changes: %w", err)
+		return nil, err
 	}
 	if len(rows) > req.Limit {
 		rows, resp.HasMore = rows[:req.Limit], true
 	}
-	next := max(marks.Max, cur.seq) // nothing more for this citizen up to the snapshot's high-water mark
+	next := max(maxSeq, cur.seq) // nothing more for this citizen up to the snapshot's high-water mark
 	if resp.HasMore {
 		next = rows[len(rows)-1].Seq
 	}
@@ -225,7 +212,7 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 		last[row.Collection+"/"+row.RecordID] = i
 	}
 	ids := map[string][]string{}
-	var order []changeRow
+	var order []changelog.Change
 	for i, row := range rows {
 		if last[row.Collection+"/"+row.RecordID] != i {
 			continue
@@ -257,29 +244,9 @@ type cursor struct {
 	reset *resetCursor
 }
 
-// fingerprint identifies the change row at seq ("" when there is none: seq 0
-// or pruned). Rows never change once committed, so a different fingerprint for
-// the same seq means the database was restored to an earlier state.
-func (r *reader) fingerprint(seq int64) (string, error) {
-	var row struct {
-		At       string `db:"at"`
-		RecordID string `db:"record_id"`
-		Op       string `db:"op"`
-	}
-	err := r.db.NewQuery("SELECT [[at]], [[record_id]], [[op]] FROM [[changes]] WHERE [[seq]] = {:seq}").Bind(dbx.Params{"seq": seq}).One(&row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read change %d: %w", seq, err)
-	}
-	sum := sha256.Sum256([]byte(row.At + "|" + row.RecordID + "|" + row.Op))
-	return hex.EncodeToString(sum[:4]), nil
-}
-
 // cursorAt is the cursor string for seq, with its row's fingerprint when it has one.
 func (r *reader) cursorAt(seq int64) (string, error) {
-	fp, err := r.fingerprint(seq)
+	fp, err := changelog.Fingerprint(r.db, seq)
 	if err != nil || fp == "" {
 		return strconv.FormatInt(seq, 10), err
 	}
