@@ -160,7 +160,7 @@ func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) 
 	for _, st := range workflow.Statuses {
 		names := map[string]string{}
 		for _, l := range cfg.Languages {
-			names[l] = workflow.Localized(statusNames[st]).In(l, "en")
+			names[l] = workflow.StatusName(st, l)
 		}
 		out.Statuses = append(out.Statuses, catalogStatus{Code: st, Names: names})
 	}

@@ -69,10 +69,7 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 	}
 	p.Request = m.Number
 	p.Status = m.Status
-	status := t.status[m.Status]
-	if status == "" {
-		status = m.Status
-	}
+	status := workflow.StatusNameInSentence(m.Status, lang)
 	p.Title = fmt.Sprintf(t.title, m.Number)
 	switch m.Kind {
 	case KindNote:
@@ -112,7 +109,6 @@ type langTexts struct {
 	receiptPayment string
 	genericTitle   string
 	genericBody    string
-	status         map[string]string
 }
 
 // texts holds every push string in each city.Languages language.
@@ -125,11 +121,6 @@ var texts = map[string]langTexts{
 		receiptPayment: "Pagamento registrato. La ricevuta è disponibile.",
 		genericTitle:   "Aggiornamento",
 		genericBody:    "La tua segnalazione è stata aggiornata.",
-		status: map[string]string{
-			workflow.StatusReceived: "ricevuta", workflow.StatusInProgress: "in lavorazione",
-			workflow.StatusWaitingCitizen: "in attesa di una tua risposta", workflow.StatusResolved: "risolta",
-			workflow.StatusRejected: "respinta", workflow.StatusCancelled: "annullata",
-		},
 	},
 	"en": {
 		title:          "Request %s",
@@ -139,11 +130,6 @@ var texts = map[string]langTexts{
 		receiptPayment: "Payment recorded. Your receipt is ready.",
 		genericTitle:   "Update",
 		genericBody:    "Your request was updated.",
-		status: map[string]string{
-			workflow.StatusReceived: "received", workflow.StatusInProgress: "in progress",
-			workflow.StatusWaitingCitizen: "waiting for your reply", workflow.StatusResolved: "resolved",
-			workflow.StatusRejected: "rejected", workflow.StatusCancelled: "cancelled",
-		},
 	},
 	"sv": {
 		title:          "Ärende %s",
@@ -153,11 +139,6 @@ var texts = map[string]langTexts{
 		receiptPayment: "Betalningen är registrerad. Ditt kvitto är klart.",
 		genericTitle:   "Uppdatering",
 		genericBody:    "Ditt ärende har uppdaterats.",
-		status: map[string]string{
-			workflow.StatusReceived: "mottaget", workflow.StatusInProgress: "pågår",
-			workflow.StatusWaitingCitizen: "väntar på ditt svar", workflow.StatusResolved: "åtgärdat",
-			workflow.StatusRejected: "avslaget", workflow.StatusCancelled: "återkallat",
-		},
 	},
 	"et": {
 		title:          "Pöördumine %s",
@@ -167,11 +148,6 @@ var texts = map[string]langTexts{
 		receiptPayment: "Makse on registreeritud. Kviitung on valmis.",
 		genericTitle:   "Uuendus",
 		genericBody:    "Teie pöördumist uuendati.",
-		status: map[string]string{
-			workflow.StatusReceived: "vastu võetud", workflow.StatusInProgress: "menetluses",
-			workflow.StatusWaitingCitizen: "ootab teie vastust", workflow.StatusResolved: "lahendatud",
-			workflow.StatusRejected: "tagasi lükatud", workflow.StatusCancelled: "tühistatud",
-		},
 	},
 	"hu": {
 		title:          "Bejelentés: %s",
@@ -181,10 +157,5 @@ var texts = map[string]langTexts{
 		receiptPayment: "A befizetés rögzítve. Az igazolás elkészült.",
 		genericTitle:   "Frissítés",
 		genericBody:    "A bejelentése frissült.",
-		status: map[string]string{
-			workflow.StatusReceived: "beérkezett", workflow.StatusInProgress: "folyamatban",
-			workflow.StatusWaitingCitizen: "válaszára vár", workflow.StatusResolved: "megoldva",
-			workflow.StatusRejected: "elutasítva", workflow.StatusCancelled: "visszavonva",
-		},
 	},
 }

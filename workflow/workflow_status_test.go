@@ -49,3 +49,20 @@ func TestCanTransitionCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusNamesComplete(t *testing.T) {
+	t.Parallel()
+	for _, s := range workflow.Statuses {
+		for _, lang := range []string{"it", "en", "sv", "et", "hu"} {
+			if workflow.StatusNames[s][lang] == "" {
+				t.Errorf("status %s has no %s name", s, lang)
+			}
+		}
+	}
+	if got := workflow.StatusNameInSentence(workflow.StatusInProgress, "sv"); got != "pågår" {
+		t.Errorf("in a sentence: %q", got)
+	}
+	if got := workflow.StatusName("archived", "it"); got != "archived" {
+		t.Errorf("unknown status: %q", got)
+	}
+}
