@@ -9,15 +9,12 @@ package main
 
 import (
 	"bytes"
+	"civicdesk/bench/benchserver"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -31,36 +28,12 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating rounds per target (plain, requests, plain, ...)")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "civicdesk-bench-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-
-	addr := freeAddr()
-	base := "http://" + addr
-	run := func(args ...string) {
-		cmd := exec.Command(*bin, append(args, "--dir", dir)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			log.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	run("demo")
-	run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
-	srv := exec.Command(*bin, "serve", "--http", addr, "--dir", dir)
-	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
-	if err := srv.Start(); err != nil {
-		log.Fatal(err)
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	waitHealthy(base)
-
-	su := authToken(base, "_superusers", "bench@civicdesk.example", "bench-password-123")
-	citizenTok, citizenID := authTokenAndID(base, "citizens", "citizen@demo.civicdesk.example", "civicdesk-demo-2026")
-	// the default rate limits would throttle one load generator IP: lift them for the bench only
-	must(call(base, http.MethodPatch, "/api/settings", su, map[string]any{"rateLimits": map[string]any{"enabled": false}}, nil))
+	srv := benchserver.Start(*bin)
+	defer srv.Stop()
+	base, su := srv.Base, srv.Superuser
+	citizenTok, citizenID := benchserver.Login(base, "citizens", "citizen@demo.civicdesk.example", "civicdesk-demo-2026")
 	// the baseline: a plain collection with the same field kinds and an open create rule, no hooks
-	must(call(base, http.MethodPost, "/api/collections", su, map[string]any{
+	benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/collections", su, map[string]any{
 		"name": "bench_plain", "type": "base", "createRule": "",
 		"fields": []map[string]any{
 			{"name": "service", "type": "text"}, {"name": "answers", "type": "json"},
@@ -68,11 +41,7 @@ func main() {
 			{"name": "citizen", "type": "text"}, {"name": "status", "type": "text"},
 		},
 	}, nil))
-	var services struct {
-		Items []struct{ ID string } `json:"items"`
-	}
-	must(call(base, http.MethodGet, "/api/collections/services/records?filter=code%3D%27pothole%27", "", nil, &services))
-	pothole := services.Items[0].ID
+	pothole := srv.ServiceID("pothole")
 
 	plainBody := func() any {
 		return map[string]any{"service": pothole, "answers": map[string]any{"size": "large", "danger": true},
@@ -158,74 +127,4 @@ func load(client *http.Client, url, token string, body func() any, conc int, d t
 		return lat[int(p*float64(len(lat)-1))]
 	}
 	return result{rate: float64(ok.Load()) / elapsed, p50: pct(0.5), p95: pct(0.95), errors: bad.Load()}
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitHealthy(base string) {
-	for i := 0; i < 300; i++ {
-		if resp, err := http.Get(base + "/api/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	log.Fatal("server did not start")
-}
-
-func call(base, method, path, token string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, base+path, r)
-	req.Header.Set("content-type", "application/json")
-	if token != "" {
-		req.Header.Set("authorization", token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}
-
-func authToken(base, collection, email, password string) string {
-	tok, _ := authTokenAndID(base, collection, email, password)
-	return tok
-}
-
-func authTokenAndID(base, collection, email, password string) (string, string) {
-	var out struct {
-		Token  string `json:"token"`
-		Record struct {
-			ID string `json:"id"`
-		} `json:"record"`
-	}
-	must(call(base, http.MethodPost, "/api/collections/"+collection+"/auth-with-password", "", map[string]string{"identity": email, "password": password}, &out))
-	return out.Token, out.Record.ID
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
 }

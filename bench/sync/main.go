@@ -10,22 +10,20 @@ package main
 
 import (
 	"bytes"
+	"civicdesk/bench/benchserver"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,37 +40,11 @@ func main() {
 	photoKB := flag.Int("photo-kb", 300, "approximate photo size in the storm, KB")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "civicdesk-bench-sync-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	addr := freeAddr()
-	base := "http://" + addr
-	run := func(args ...string) {
-		if out, err := exec.Command(*bin, append(args, "--dir", dir)...).CombinedOutput(); err != nil {
-			log.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	run("demo")
-	run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
-	srv := exec.Command(*bin, "serve", "--http", addr, "--dir", dir)
-	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
-	if err := srv.Start(); err != nil {
-		log.Fatal(err)
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	waitHealthy(base)
-
-	su := token(base, "_superusers", "bench@civicdesk.example", "bench-password-123")
-	// one load generator IP would hit the per-IP limits; lift them for the bench only
-	must(call(base, http.MethodPatch, "/api/settings", su, map[string]any{"rateLimits": map[string]any{"enabled": false}}, nil))
+	srv := benchserver.Start(*bin)
+	defer srv.Stop()
+	base, su := srv.Base, srv.Superuser
 	citizens := makeCitizens(base, su, max(*conc, min(*storm/10, 100)))
-	var svc struct {
-		Items []struct{ ID string } `json:"items"`
-	}
-	must(call(base, http.MethodGet, "/api/collections/services/records?filter=code%3D%27pothole%27", "", nil, &svc))
-	pothole := svc.Items[0].ID
+	pothole := srv.ServiceID("pothole")
 
 	fmt.Printf("civicdesk sync bench: %d concurrent clients, %s per measurement, GOMAXPROCS of the server = its default\n\n", *conc, *duration)
 
@@ -83,7 +55,7 @@ func main() {
 		c := citizens[w%len(citizens)]
 		body := map[string]any{"citizen": c.id, "service": pothole, "answers": map[string]any{"size": "large"},
 			"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "description": "bench"}
-		return 1, call2(client, base, http.MethodPost, "/api/collections/requests/records", c.token, body)
+		return 1, benchserver.Do(client, base, http.MethodPost, "/api/collections/requests/records", c.token, body, nil)
 	})
 	fmt.Printf("records API creates        %8.0f /s   (p50 %v, p99 %v per call)\n", rec.rate, rec.p50, rec.p99)
 
@@ -104,7 +76,7 @@ func main() {
 			var res struct {
 				LastMutationID int64 `json:"lastMutationID"`
 			}
-			if err := call(base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientIDs[w], "mutations": ms}, &res); err != nil {
+			if err := benchserver.Call(base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientIDs[w], "mutations": ms}, &res); err != nil {
 				return 0, err
 			}
 			if res.LastMutationID != ids[w] {
@@ -124,7 +96,7 @@ func main() {
 		var p struct {
 			Changes []any `json:"changes"`
 		}
-		err := call(base, http.MethodPost, "/api/mobile/sync/pull", puller.token, map[string]any{"clientID": "bench-puller", "cursor": cursor, "limit": 200}, &p)
+		err := benchserver.Call(base, http.MethodPost, "/api/mobile/sync/pull", puller.token, map[string]any{"clientID": "bench-puller", "cursor": cursor, "limit": 200}, &p)
 		if err == nil && len(p.Changes) != 0 {
 			err = fmt.Errorf("empty pull returned %d changes", len(p.Changes))
 		}
@@ -138,12 +110,12 @@ func main() {
 	for i := int64(1); i <= 100; i++ {
 		ms = append(ms, createMutation(i, randomID(15), nil)) // a create writes a request and its created event: 2 changes
 	}
-	must(call(base, http.MethodPost, "/api/mobile/sync/push", behind.token, map[string]any{"clientID": "bench-behind-w", "mutations": ms}, nil))
+	benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/mobile/sync/push", behind.token, map[string]any{"clientID": "bench-behind-w", "mutations": ms}, nil))
 	r = measure(*conc, *duration, func(int, int64) (int, error) {
 		var p struct {
 			Changes []any `json:"changes"`
 		}
-		err := call(base, http.MethodPost, "/api/mobile/sync/pull", behind.token, map[string]any{"clientID": "bench-behind", "cursor": start, "limit": 200}, &p)
+		err := benchserver.Call(base, http.MethodPost, "/api/mobile/sync/pull", behind.token, map[string]any{"clientID": "bench-behind", "cursor": start, "limit": 200}, &p)
 		if err == nil && len(p.Changes) < 200 {
 			err = fmt.Errorf("pull returned %d changes, want 200", len(p.Changes))
 		}
@@ -152,7 +124,7 @@ func main() {
 	fmt.Printf("200-change pull            %8.0f /s   (p50 %v, p99 %v)\n\n", r.rate, r.p50, r.p99)
 
 	if *storm > 0 {
-		runStorm(base, su, srv.Process.Pid, citizens, *storm, *photoKB)
+		runStorm(base, su, srv.PID, citizens, *storm, *photoKB)
 	}
 }
 
@@ -171,11 +143,11 @@ func makeCitizens(base, su string, n int) []citizen {
 			defer func() { <-sem }()
 			pass := "bench-" + randomID(12)
 			var rec struct{ ID string }
-			must(call(base, http.MethodPost, "/api/collections/citizens/records", su, map[string]any{
+			benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/collections/citizens/records", su, map[string]any{
 				"email": fmt.Sprintf("bench%d-%s@civicdesk.example", i, randomID(5)), "password": pass, "passwordConfirm": pass, "verified": true,
 			}, &rec))
 			var auth struct{ Token string }
-			must(call(base, http.MethodPost, "/api/collections/citizens/impersonate/"+rec.ID, su, map[string]any{"duration": 7200}, &auth))
+			benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/collections/citizens/impersonate/"+rec.ID, su, map[string]any{"duration": 7200}, &auth))
 			out[i] = citizen{id: rec.ID, token: auth.Token}
 		}()
 	}
@@ -199,7 +171,7 @@ func currentCursor(base string, c citizen, clientID string) string {
 			Cursor  string `json:"cursor"`
 			HasMore bool   `json:"hasMore"`
 		}
-		must(call(base, http.MethodPost, "/api/mobile/sync/pull", c.token, map[string]any{"clientID": clientID, "cursor": cur, "limit": 1000}, &p))
+		benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/mobile/sync/pull", c.token, map[string]any{"clientID": clientID, "cursor": cur, "limit": 1000}, &p))
 		cur = &p.Cursor
 		if !p.HasMore {
 			return p.Cursor
@@ -250,7 +222,7 @@ func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
 			}
 			<-startGate
 			if !retry(&retries, func() error {
-				return call2(client, base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientID, "mutations": ms})
+				return benchserver.Do(client, base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientID, "mutations": ms}, nil)
 			}) {
 				failures.Add(1)
 				return
@@ -268,7 +240,7 @@ func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
 	var storms struct {
 		TotalItems int `json:"totalItems"`
 	}
-	must(call(base, http.MethodGet, "/api/collections/requests/records?perPage=1&filter="+urlQuery("photos:length > 0")+"&fields=id", su, nil, &storms))
+	benchserver.Must(benchserver.Call(base, http.MethodGet, "/api/collections/requests/records?perPage=1&filter="+urlQuery("photos:length > 0")+"&fields=id", su, nil, &storms))
 	fmt.Printf("reconnect storm: %d clients × (5 mutations + one %d KB photo)\n", n, len(photo)>>10)
 	fmt.Printf("  all applied in           %8.2f s   (%d failed, %d retries)\n", elapsed.Seconds(), failures.Load(), retries.Load())
 	fmt.Printf("  requests with a photo    %8d\n", storms.TotalItems)
@@ -425,81 +397,4 @@ func randomID(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitHealthy(base string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/api/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	log.Fatal("server did not become healthy")
-}
-
-var defaultClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
-
-func call(base, method, path, tok string, body, out any) error {
-	return do(defaultClient, base, method, path, tok, body, out)
-}
-
-func call2(client *http.Client, base, method, path, tok string, body any) error {
-	return do(client, base, method, path, tok, body, nil)
-}
-
-func do(client *http.Client, base, method, path, tok string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", tok)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}
-
-func token(base, collection, email, password string) string {
-	var auth struct{ Token string }
-	must(call(base, http.MethodPost, "/api/collections/"+collection+"/auth-with-password", "", map[string]string{"identity": email, "password": password}, &auth))
-	return auth.Token
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
 }
