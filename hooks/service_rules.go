@@ -29,9 +29,15 @@ type serviceRules struct {
 	Updated    string `db:"updated"`
 }
 
-// formCache keeps parsed forms by service id and version (updated), so a busy
-// service's schema is parsed once, not on every request.
-var formCache sync.Map // key "id@updated" -> []workflow.FormField
+// formCache keeps the parsed form of each service with the version (updated)
+// it was parsed from, so a busy service's schema is parsed once per edit, and
+// the cache holds one entry per service.
+var formCache sync.Map // service id -> cachedForm
+
+type cachedForm struct {
+	version string
+	fields  []workflow.FormField
+}
 
 // loadService returns the request's service rules or a validation error naming the field.
 func loadService(app core.App, id string) (*serviceRules, error) {
@@ -56,14 +62,13 @@ func loadService(app core.App, id string) (*serviceRules, error) {
 
 // form returns the service's parsed form schema.
 func (s *serviceRules) form() ([]workflow.FormField, error) {
-	key := s.ID + "@" + s.Updated
-	if v, ok := formCache.Load(key); ok {
-		return v.([]workflow.FormField), nil
+	if v, ok := formCache.Load(s.ID); ok && v.(cachedForm).version == s.Updated {
+		return v.(cachedForm).fields, nil
 	}
 	fields, err := workflow.ParseForm([]byte(s.Fields))
 	if err != nil {
 		return nil, err
 	}
-	formCache.Store(key, fields)
+	formCache.Store(s.ID, cachedForm{version: s.Updated, fields: fields})
 	return fields, nil
 }
