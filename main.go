@@ -7,18 +7,9 @@ import (
 	"log"
 	"os"
 
-	"civicdesk/changelog"
 	"civicdesk/city"
-	"civicdesk/demo"
-	"civicdesk/hooks"
-	"civicdesk/jobs"
-	mobileapi "civicdesk/mobile-api"
-	pbpublic "civicdesk/pb_public"
-	"civicdesk/push"
-	"civicdesk/receipts"
+	"civicdesk/rooms"
 	"civicdesk/sqlitedb"
-
-	_ "civicdesk/migrations"
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
@@ -37,14 +28,7 @@ func main() {
 	city.Set(app, cfg)
 
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
-	changelog.Register(app)
-	hooks.Register(app)
-	receipts.Register(app, app.RootCmd)
-	push.Register(app)
-	mobileapi.Register(app)
-	jobs.Register(app)
-	demo.Register(app, app.RootCmd)
-	pbpublic.Register(app)
+	rooms.Register(app, app.RootCmd)
 
 	if err := app.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "civicdesk:", err)

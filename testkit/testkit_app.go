@@ -11,13 +11,7 @@ import (
 	"civicdesk/changelog"
 	"civicdesk/city"
 	"civicdesk/demo"
-	"civicdesk/hooks"
-	mobileapi "civicdesk/mobile-api"
-	pbpublic "civicdesk/pb_public"
-	"civicdesk/push"
-	"civicdesk/receipts"
-
-	_ "civicdesk/migrations"
+	"civicdesk/rooms"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
@@ -65,7 +59,7 @@ func NewApp(t testing.TB, opts ...Option) *World {
 	return w
 }
 
-// RegisterAll applies opts and registers every civicdesk package on app, in main.go's order.
+// RegisterAll applies opts and registers every civicdesk package on app, through rooms.Register, as main.go does.
 func RegisterAll(app *tests.TestApp, opts ...Option) {
 	city.Set(app, city.Default())
 	for _, o := range opts {
@@ -74,12 +68,7 @@ func RegisterAll(app *tests.TestApp, opts ...Option) {
 	if err := changelog.EnsureSchema(app); err != nil {
 		panic(err)
 	}
-	changelog.Register(app)
-	hooks.Register(app)
-	receipts.Register(app, &cobra.Command{})
-	push.Register(app)
-	mobileapi.Register(app)
-	pbpublic.Register(app)
+	rooms.Register(app, &cobra.Command{})
 }
 
 // Seed seeds the demo city plus a second citizen and a superuser, and returns the World.
