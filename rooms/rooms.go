@@ -5,6 +5,7 @@ package rooms
 
 import (
 	"civicdesk/changelog"
+	"civicdesk/console"
 	"civicdesk/demo"
 	"civicdesk/hooks"
 	"civicdesk/jobs"
@@ -28,6 +29,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	push.Register(app)
 	mobileapi.Register(app)
 	jobs.Register(app)
+	console.Register(app)
 	demo.Register(app, rootCmd)
 	pbpublic.Register(app)
 }

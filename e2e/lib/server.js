@@ -62,6 +62,7 @@ export async function startServer({ env = {} } = {}) {
   }
 
   await start();
+  serverLogs.set(url, () => out);
   return {
     url, port, dataDir, env: fullEnv,
     logs: () => out,
@@ -75,12 +76,45 @@ export async function startServer({ env = {} } = {}) {
   };
 }
 
-/** login authenticates with a password and returns {token, record}. */
+/** serverLogs maps a started server's URL to its log reader (one-time codes for MFA). */
+const serverLogs = new Map();
+
+/** otpCode waits for the one-time code the server logged for email (no SMTP) after `seen` earlier ones. */
+export async function otpCode(url, email, seen = 0) {
+  const prefix = `ONE-TIME CODE for ${email}: `;
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const lines = (serverLogs.get(url)?.() || '').split('\n').filter((l) => l.startsWith(prefix));
+    if (lines.length > seen) return lines[lines.length - 1].slice(prefix.length).trim();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no one-time code logged for ${email}`);
+}
+
+/**
+ * login authenticates with a password and returns {token, record}. Staff have
+ * mandatory MFA: on PocketBase's 401 {mfaId} it requests a one-time code,
+ * reads it from the server's log (no SMTP) and completes with auth-with-otp.
+ */
 export async function login(url, collection, email, password = demoPassword) {
-  const r = await fetch(`${url}/api/collections/${collection}/auth-with-password`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ identity: email, password }),
+  const post = (path, body) => fetch(`${url}/api/collections/${collection}/${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
+  const r = await post('auth-with-password', { identity: email, password });
+  if (r.status === 401 && serverLogs.has(url)) {
+    const { mfaId } = await r.json();
+    if (mfaId) {
+      const prefix = `ONE-TIME CODE for ${email}: `;
+      const seen = (serverLogs.get(url)() || '').split('\n').filter((l) => l.startsWith(prefix)).length;
+      const o = await post('request-otp', { email });
+      if (!o.ok) throw new Error(`request-otp ${email}: ${o.status} ${await o.text()}`);
+      const { otpId } = await o.json();
+      const code = await otpCode(url, email, seen);
+      const a = await post('auth-with-otp', { otpId, password: code, mfaId });
+      if (!a.ok) throw new Error(`auth-with-otp ${email}: ${a.status} ${await a.text()}`);
+      return a.json();
+    }
+  }
   if (!r.ok) throw new Error(`login ${email}: ${r.status} ${await r.text()}`);
   return r.json();
 }
