@@ -362,7 +362,7 @@ func BuildQueue(p *QueueParams, scope Scope, limit int) (*queueSQL, error) {
 			parts = append(parts, partition{where: []string{"[[contact_email]] = " + bind(p.Q) + " AND [[contact_email]] != ''"}})
 			parts = append(parts, partition{where: []string{"[[citizen]] IN (SELECT [[id]] FROM [[citizens]] WHERE [[email]] = " + bind(strings.ToLower(p.Q)) + " COLLATE NOCASE)"}})
 		} else if numberPattern.MatchString(p.Q) {
-			parts = append(parts, partition{where: []string{"[[number]] = " + bind(p.Q)}})
+			parts = append(parts, partition{where: []string{"[[number]] = " + bind(p.Q) + " AND [[number]] != ''"}})
 		} else {
 			return nil, validation.Errors{"q": validation.NewError("validation_invalid_query", "Search by an exact request number or e-mail address.")}
 		}
