@@ -8,3 +8,8 @@ cd "$(dirname "$0")/.."
 mkdir -p pb_public/verify/vendor
 cp web/node_modules/jsqr/dist/jsQR.js pb_public/verify/vendor/jsQR.js
 cp web/node_modules/jsqr/LICENSE pb_public/verify/vendor/jsQR.LICENSE
+# the staff console (/staff/) loads the PocketBase JS SDK as an ES module; it reuses
+# /verify/vendor/jsQR.js for the front desk's QR scan (one copy)
+mkdir -p pb_public/staff/vendor
+cp web/node_modules/pocketbase/dist/pocketbase.es.mjs pb_public/staff/vendor/pocketbase.es.mjs
+cp web/node_modules/pocketbase/LICENSE.md pb_public/staff/vendor/pocketbase.LICENSE.md

@@ -1,0 +1,64 @@
+// Helpers for the staff console browser tests (e2e/console-*.test.js): a desk-sized
+// Chromium, sign-in through the console's own form with the one-time code read
+// from the server's log, and a few calls to the server for checks.
+import { createRequire } from 'node:module';
+import { otpCode, demoPassword } from './server.js';
+import { launch as launchBrowser } from './pwa.js';
+
+const require = createRequire(import.meta.url);
+export const AXE = require.resolve('axe-core/axe.min.js');
+export const LANGS = ['it', 'en', 'sv', 'et', 'hu'];
+
+/** clerk is the demo clerk of a department (demo/demo_seed.go). */
+export const clerk = (dept) => `clerk.${dept}@demo.civicdesk.example`;
+export const SUPERVISOR = 'supervisor@demo.civicdesk.example';
+
+/** launch starts Chromium at a desk size (the split view needs ≥ 70rem). */
+export function launch(opts = {}) {
+  return launchBrowser({ viewport: { width: 1366, height: 900 }, ...opts });
+}
+
+/** codesSeen counts the one-time codes already logged for email. */
+export function codesSeen(srv, email) {
+  return srv.logs().split('\n').filter((l) => l.startsWith(`ONE-TIME CODE for ${email}: `)).length;
+}
+
+/**
+ * signIn signs a staff member in through the console: password, then the
+ * one-time code the server logged. Retries the password step when the server's
+ * per-IP auth rate limit answers (every test client is 127.0.0.1).
+ */
+export async function signIn(page, srv, email, { password = demoPassword, shared = false } = {}) {
+  await page.goto(`${srv.url}/staff/`);
+  await page.waitForSelector('#signin-form');
+  await page.fill('#email', email);
+  for (let i = 0; i < 10; i++) {
+    await page.fill('#password', password);
+    if (shared) await page.check('#shared');
+    const seen = codesSeen(srv, email);
+    await page.click('#signin-form button[type=submit]');
+    const r = await Promise.race([
+      page.waitForSelector('#otp-form', { timeout: 15000 }).then(() => 'otp'),
+      page.waitForFunction(() => /\S/.test(document.getElementById('signin-error')?.textContent || ''), null, { timeout: 15000 }).then(() => 'error'),
+    ]);
+    if (r === 'otp') {
+      const code = await otpCode(srv.url, email, seen);
+      await page.fill('#otp', code);
+      await page.click('#otp-form button[type=submit]');
+      await page.waitForSelector('#queue-rows', { state: 'attached', timeout: 15000 });
+      await page.waitForFunction(() => !/^(Loading|…)/.test(document.getElementById('queue-status')?.textContent || 'Loading'), null, { timeout: 15000 }).catch(() => {});
+      return;
+    }
+    await page.waitForTimeout(2500);
+  }
+  throw new Error(`sign-in of ${email} kept failing`);
+}
+
+/** axe runs axe-core's WCAG 2.2 A/AA rules and returns the violations as strings. */
+export async function axe(page) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+}
