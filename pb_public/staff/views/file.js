@@ -90,7 +90,8 @@ export async function openFile(box, id, ctx) {
 
   function showGuard(body, { next, newUpdated, by }) {
     guardBox.hidden = false;
-    const who = by?.name || by || '';
+    const raw = by?.name || by || '';
+    const who = ['citizen', 'staff', 'superuser', 'system', 'open311'].includes(raw) ? t(`author.${raw}`) : raw;
     guardBox.replaceChildren(
       h('p', {}, who ? t('guard.changedBy', { name: who, date: fmtDate(newUpdated) }) : t('guard.changed', { date: fmtDate(newUpdated) })),
       h('p', {}, t('guard.explain')),

@@ -386,9 +386,9 @@ export async function render(main, params, ctx) {
       h('th', { scope: 'col' }, t('col.due')), h('th', { scope: 'col' }, t('col.assignee')), h('th', { scope: 'col' }, t('col.priority')))),
     tbody);
   const listSide = h('div', { class: 'list-side' },
-    h('div', { class: 'actions' }, searchForm,
+    h('div', { class: 'toolbar' }, searchForm, h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', id: 'help-open', 'aria-keyshortcuts': '?', onclick: showHelp }, t('keys.helpButton')),
-      h('button', { type: 'button', class: 'secondary', id: 'export-csv', onclick: exportCSV }, t('queue.export'))),
+      h('button', { type: 'button', class: 'secondary', id: 'export-csv', onclick: exportCSV }, t('queue.export')))),
     details, liveState, banner, bulkBox, h('div', { class: 'table-wrap' }, table), status, more);
   work.append(listSide, fileBox);
   main.replaceChildren(h('h1', { tabindex: '-1' }, t('queue.title')), countsList, tabsNav, work);
