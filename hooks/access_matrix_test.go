@@ -154,7 +154,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			},
 			updateBody: constBody(`{"priority":"urgent"}`), updateField: "priority",
 			allowed: map[string][]string{
-				"list": ownerAndStaff, "view": ownerAndStaff, "create": {"citizenA", "superuser"},
+				// staff file on behalf of a person for services of their departments (source office)
+				"list": ownerAndStaff, "view": ownerAndStaff, "create": {"citizenA", "clerkX", "supervisor", "superuser"},
 				"update": {"clerkX", "supervisor", "superuser"}, "delete": superOnly,
 			},
 		},

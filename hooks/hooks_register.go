@@ -24,6 +24,8 @@ const (
 	HookIDServiceValidation = "civicdeskServiceValidation"
 	HookIDPhotosCreate      = "civicdeskPhotosCreate"
 	HookIDPhotosUpdate      = "civicdeskPhotosUpdate"
+	HookIDStaffCreate       = "civicdeskStaffCreate"
+	HookIDStaffUpdate       = "civicdeskStaffUpdate"
 )
 
 // hookPriority runs the workflow before PocketBase's own validation (inside Next).
@@ -42,6 +44,9 @@ func Register(app core.App) {
 
 	app.OnRecordCreateRequest(collRequests).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDPhotosCreate, Func: onRequestPhotosUpload, Priority: hookPriority + 1})
 	app.OnRecordUpdateRequest(collRequests).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDPhotosUpdate, Func: onRequestPhotosUpload, Priority: hookPriority + 1})
+
+	app.OnRecordCreateRequest(collRequests).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDStaffCreate, Func: attachStaffRequest, Priority: hookPriority + 1})
+	app.OnRecordUpdateRequest(collRequests).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDStaffUpdate, Func: attachStaffRequest, Priority: hookPriority + 1})
 
 	app.OnRecordCreate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestCreate, Func: onRequestCreate, Priority: hookPriority})
 	app.OnRecordUpdate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestUpdate, Func: onRequestUpdate, Priority: hookPriority})

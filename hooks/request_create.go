@@ -30,6 +30,9 @@ func onRequestCreate(e *core.RecordEvent) error {
 		if err := checkPhotoHeaders(rec); err != nil {
 			return err
 		}
+		if err := checkOfficeCreate(e.App, rec, svc, actor); err != nil {
+			return err
+		}
 
 		now := time.Now()
 		number, err := nextNumber(e.App, now.In(city.Of(e.App).Location))
@@ -37,6 +40,9 @@ func onRequestCreate(e *core.RecordEvent) error {
 			return err
 		}
 		stampNewRequest(rec, svc, actor, number, now)
+		if err := checkAssignee(e.App, rec); err != nil {
+			return err
+		}
 
 		if err := e.Next(); err != nil {
 			return err
@@ -135,6 +141,7 @@ func stampNewRequest(rec *core.Record, svc *serviceRules, actor workflow.Actor, 
 	rec.Set("payment_ref", "")
 	rec.Set("overdue", false)
 	rec.Set("anonymized", false)
+	rec.Set("duplicate_of", "")
 	if h := svc.SLAHours; h > 0 {
 		due, _ := types.ParseDateTime(now.Add(time.Duration(h) * time.Hour))
 		rec.Set("due_at", due)

@@ -20,7 +20,7 @@ import (
 // may change everything but the identity fields (lockedForAll).
 var editable = map[workflow.ActorKind][]string{
 	workflow.ActorCitizen: {"status", "photos", "status_note"}, // the note only as a cancellation reason
-	workflow.ActorStaff:   {"status", "status_note", "assignee", "priority", "photos", "paid_at", "payment_ref"},
+	workflow.ActorStaff:   {"status", "status_note", "assignee", "priority", "photos", "paid_at", "payment_ref", "service", "duplicate_of"},
 }
 
 // supervisorEditable are the extra fields a supervisor may change (routing).
@@ -41,11 +41,19 @@ func onRequestUpdate(e *core.RecordEvent) error {
 			return fmt.Errorf("load stored request %s: %w", rec.Id, err)
 		}
 		actor := workflow.ActorOf(rec)
+		if err := checkNotChanged(e.App, rec, orig); err != nil {
+			return err
+		}
 
 		changed := changedFields(rec, orig)
 		if err := checkEditable(actor, changed); err != nil {
 			return err
 		}
+		staff, err := applyStaffChanges(e.App, rec, orig, actor, changed)
+		if err != nil {
+			return err
+		}
+		changed = changedFields(rec, orig) // the department (and a released assignee) follow a re-route
 
 		from, to := orig.GetString("status"), rec.GetString("status")
 		statusChanged := from != to
@@ -82,7 +90,10 @@ func onRequestUpdate(e *core.RecordEvent) error {
 		if err := e.Next(); err != nil {
 			return err
 		}
-		return afterRequestUpdate(e.App, rec, orig, actor, changed)
+		if err := afterRequestUpdate(e.App, rec, orig, actor, changed); err != nil {
+			return err
+		}
+		return staff.after(e.App, rec, actor)
 	})
 }
 

@@ -61,6 +61,9 @@ func consoleRequestIndexes(app core.App) error {
 	if c.Fields.GetByName("duplicate_of") == nil {
 		c.Fields.Add(&core.RelationField{Name: "duplicate_of", CollectionId: c.Id, MaxSelect: 1})
 	}
+	// staff file on behalf of a person at the counter (source office); hooks/
+	// checks the service is one of their departments'
+	c.CreateRule = types.Pointer("(" + ruleCitizen + " && @request.body.citizen = @request.auth.id) || " + ruleStaff)
 	if f, ok := c.Fields.GetByName("photos").(*core.FileField); ok {
 		f.Thumbs = []string{"320x240", "100x100"}
 	}

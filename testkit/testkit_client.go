@@ -71,3 +71,23 @@ func (w *World) Do(t testing.TB, method, url, token, body string) Response {
 	w.Handler(t).ServeHTTP(rec, req)
 	return Response{Status: rec.Code, Body: rec.Body.String(), Header: rec.Header()}
 }
+
+// DoWithHeaders is Do with extra request headers (If-Match, Accept-Language).
+func (w *World) DoWithHeaders(t testing.TB, method, url, token, body string, headers map[string]string) Response {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, url, r)
+	req.Header.Set("content-type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	w.Handler(t).ServeHTTP(rec, req)
+	return Response{Status: rec.Code, Body: rec.Body.String(), Header: rec.Header()}
+}
