@@ -2,7 +2,7 @@
 // Chromium, sign-in through the console's own form with the one-time code read
 // from the server's log, and a few calls to the server for checks.
 import { createRequire } from 'node:module';
-import { otpCode, demoPassword } from './server.js';
+import { otpCode, demoPassword, api, login } from './server.js';
 import { launch as launchBrowser } from './pwa.js';
 
 const require = createRequire(import.meta.url);
@@ -61,4 +61,43 @@ export async function axe(page) {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
     return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
   });
+}
+
+export const CITIZEN = 'citizen@demo.civicdesk.example';
+
+const serviceIds = new Map();
+/** serviceId looks a service up by code (services are public). */
+export async function serviceId(srv, code) {
+  if (!serviceIds.has(`${srv.url} ${code}`)) {
+    const r = await api(srv.url, 'GET', `/api/collections/services/records?filter=${encodeURIComponent(`code="${code}"`)}&fields=id`);
+    serviceIds.set(`${srv.url} ${code}`, r.body.items[0].id);
+  }
+  return serviceIds.get(`${srv.url} ${code}`);
+}
+
+const tokens = new Map();
+/** token signs in once per server and account (staff complete MFA from the log) and caches the token. */
+export async function token(srv, collection, email) {
+  const key = `${srv.url} ${email}`;
+  for (let i = 0; !tokens.has(key); i++) {
+    try {
+      tokens.set(key, (await login(srv.url, collection, email)).token);
+    } catch (err) {
+      if (!/429/.test(err.message) || i >= 15) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  return tokens.get(key);
+}
+
+/** filePothole files a pothole as the demo citizen through the records API and returns the record. */
+export async function filePothole(srv, { lat = 44.4056, lon = 8.9463, description = 'e2e pothole', address = 'Via Roma 1' } = {}) {
+  const tok = await token(srv, 'citizens', CITIZEN);
+  const me = JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString()).id;
+  const r = await api(srv.url, 'POST', '/api/collections/requests/records', {
+    token: tok,
+    body: { citizen: me, service: await serviceId(srv, 'pothole'), answers: { size: 'large', danger: true, depth_cm: 9 }, description, address, location: { lat, lon } },
+  });
+  if (r.status !== 200) throw new Error(`file pothole: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
 }

@@ -68,7 +68,7 @@ function renderNav() {
   who.hidden = false;
   who.replaceChildren(
     h('span', {}, t('who.signedIn', { name: user.name || user.email })),
-    h('button', { type: 'button', class: 'secondary', id: 'lock-now', onclick: () => import('./views/signin.js').then((m) => m.lock(ctx)) }, t('who.lock')),
+    h('button', { type: 'button', class: 'secondary', id: 'lock-now', onclick: () => ctx.lock() }, t('who.lock')),
     h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: signOut }, t('who.signout')),
   );
 }
@@ -100,7 +100,18 @@ function route(opts = {}) {
 }
 
 async function doRoute({ force = false } = {}) {
+  document.body.dataset.routing = location.hash || '#';
+  try {
+    await renderRoute({ force });
+  } finally {
+    delete document.body.dataset.routing;
+  }
+}
+
+async function renderRoute({ force = false } = {}) {
   if (localStorage.getItem('civicdesk.staff.locked') === '1' && me()) {
+    destroyView();
+    state.name = null;
     const m = await loadView('signin');
     return m.lock(ctx);
   }
@@ -109,8 +120,9 @@ async function doRoute({ force = false } = {}) {
     state.name = 'signin';
     renderNav();
     const m = await loadView('signin');
+    const box = viewBox();
     main.setAttribute('aria-busy', 'true');
-    await m.render(main, {}, { ...ctx, signedIn: () => { startSession(); route({ force: true }); } });
+    await m.render(box, {}, { ...ctx, signedIn: () => { startSession(); route({ force: true }); } });
     main.removeAttribute('aria-busy');
     document.title = `${t('signin.title')} · ${t('app.name')}`;
     return;
@@ -118,7 +130,7 @@ async function doRoute({ force = false } = {}) {
   const r = parse();
   if (!r) {
     location.replace('#/queue/mine');
-    return doRoute({ force });
+    return renderRoute({ force });
   }
   if (!force && state.name === r.view && state.view?.update) {
     state.route = r;
@@ -130,13 +142,30 @@ async function doRoute({ force = false } = {}) {
   state.route = r;
   renderNav();
   const m = await loadView(r.view);
+  const box = viewBox();
   main.setAttribute('aria-busy', 'true');
-  main.replaceChildren();
-  state.view = (await m.render(main, r.params, ctx)) || {};
+  const view = (await m.render(box, r.params, ctx)) || {};
   main.removeAttribute('aria-busy');
+  if (!box.isConnected) {
+    // locked or routed elsewhere while this view was loading: it never shows
+    try { view.destroy?.(); } catch (err) { console.error(err); }
+    return;
+  }
+  state.view = view;
   const h1 = main.querySelector('h1');
   document.title = `${h1 ? h1.textContent : ''} · ${t('app.name')}`;
   if (!state.view.keepFocus && h1) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: true }); }
+}
+
+/**
+ * viewBox gives each rendered view its own element inside <main>: a view still
+ * loading when the screen locks (or the route changes) writes into a detached
+ * box, never over the lock screen.
+ */
+function viewBox() {
+  const box = h('div', { class: 'view' });
+  main.replaceChildren(box);
+  return box;
 }
 
 function destroyView() {
@@ -197,11 +226,20 @@ function watchIdle() {
   setInterval(() => {
     const mins = settings().idleMinutes;
     if (!mins || !me() || document.body.classList.contains('locked')) return;
-    if (Date.now() - lastActive >= mins * 60000) import('./views/signin.js').then((m) => m.lock(ctx));
+    if (Date.now() - lastActive >= mins * 60000) ctx.lock();
   }, 5000);
   setInterval(pollUnread, 60000);
 }
 ctx.resetIdle = () => { lastActive = Date.now(); };
+
+/** ctx.lock locks the screen once: the view is destroyed, its data leaves the DOM. */
+ctx.lock = () => {
+  if (document.body.classList.contains('locked')) return;
+  document.body.classList.add('locked');
+  destroyView();
+  state.name = null;
+  return import('./views/signin.js').then((m) => m.lock(ctx));
+};
 
 // the header is sticky: keep scroll-padding equal to its height so a focused
 // element is never hidden under it (WCAG 2.4.11)

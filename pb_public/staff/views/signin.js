@@ -94,7 +94,7 @@ export async function render(main, _params, ctx) {
     const info = h('p', { id: 'otp-info' }, t('otp.sent', { email: flow.email }));
     const code = h('input', {
       type: 'text', id: 'otp', name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', required: true,
-      'aria-describedby': 'otp-info otp-hint', maxlength: 12,
+      'aria-describedby': 'otp-error otp-info otp-hint', maxlength: 12,
     });
     const submit = h('button', { type: 'submit' }, t('otp.submit'));
     const resend = h('button', {
@@ -129,7 +129,8 @@ export async function render(main, _params, ctx) {
             showError(err, t('otp.expired'));
           } else if (e2.status === 400) {
             showError(err, t('otp.wrong'));
-            code.select();
+            code.setAttribute('aria-invalid', 'true');
+            code.select(); // retype at once; the message is announced (role=alert) and describes the field
           } else {
             showError(err, passwordError(e2));
           }
