@@ -26,6 +26,7 @@ const PathPrefix = "/api/staff"
 // Register mounts the console routes and binds the console's hooks.
 func Register(app core.App) {
 	bindOTPMail(app)
+	bindTemplates(app)
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDRoutes,
 		Func: func(se *core.ServeEvent) error {
@@ -42,6 +43,10 @@ func bindRoutes(se *core.ServeEvent) {
 	g.GET("/counts", handleCounts)
 	g.GET("/export.csv", handleExport)
 	g.POST("/signout-everywhere", handleSignoutEverywhere)
+	g.GET("/requests/by-number/{number}", handleRequestByNumber)
+	g.GET("/requests/{id}", handleRequestFile)
+	g.POST("/templates/render", handleRenderTemplate)
+	g.POST("/bulk", handleBulk).Bind(apis.BodyLimit(64 << 10))
 }
 
 // firstAPIError maps an error to the PocketBase error shape: an ApiError as

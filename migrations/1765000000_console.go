@@ -108,6 +108,8 @@ func consoleResponseTemplates(app core.App) error {
 		&core.RelationField{Name: "service", CollectionId: mustCollection(app, "services").Id, MaxSelect: 1, CascadeDelete: true},
 		&core.SelectField{Name: "status", MaxSelect: 1, Values: []string{"received", "in_progress", "waiting_citizen", "resolved", "rejected", "cancelled"}},
 		&core.SelectField{Name: "lang", Required: true, MaxSelect: 1, Values: []string{"it", "en", "sv", "et", "hu"}},
+		// key: templates with the same key are translations of one another
+		&core.TextField{Name: "key", Max: 64, Pattern: `^[a-z0-9_-]*$`},
 		&core.TextField{Name: "title", Required: true, Max: 200, Presentable: true},
 		&core.TextField{Name: "body", Required: true, Max: 2000},
 	)
