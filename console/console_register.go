@@ -46,6 +46,7 @@ func bindRoutes(se *core.ServeEvent) {
 	g.GET("/requests/by-number/{number}", handleRequestByNumber)
 	g.GET("/requests/{id}", handleRequestFile)
 	g.POST("/templates/render", handleRenderTemplate)
+	g.GET("/stats/{figure}", handleStats)
 	g.POST("/bulk", handleBulk).Bind(apis.BodyLimit(64 << 10))
 }
 

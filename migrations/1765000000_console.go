@@ -91,6 +91,8 @@ func consoleRequestIndexes(app core.App) error {
 	ev := mustCollection(app, "request_events")
 	// first response and citizen replies: events of one request by kind of author
 	ev.AddIndex("idx_request_events_request_author", false, "`request`, `author_type`, `created`", "")
+	// outflow per week: the status events that close requests, by time
+	ev.AddIndex("idx_request_events_type_created", false, "`type`, `created`", "")
 	if err := app.Save(ev); err != nil {
 		return fmt.Errorf("request_events console index: %w", err)
 	}
