@@ -27,6 +27,8 @@ const PathPrefix = "/api/staff"
 func Register(app core.App) {
 	bindOTPMail(app)
 	bindTemplates(app)
+	bindNotifications(app)
+	bindCron(app)
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDRoutes,
 		Func: func(se *core.ServeEvent) error {
@@ -47,6 +49,8 @@ func bindRoutes(se *core.ServeEvent) {
 	g.GET("/requests/{id}", handleRequestFile)
 	g.POST("/templates/render", handleRenderTemplate)
 	g.GET("/stats/{figure}", handleStats)
+	g.GET("/notifications", handleNotifications)
+	g.POST("/notifications/read", handleNotificationsRead)
 	g.POST("/bulk", handleBulk).Bind(apis.BodyLimit(64 << 10))
 }
 
