@@ -47,6 +47,7 @@ func bindRoutes(se *core.ServeEvent) {
 	g.POST("/signout-everywhere", handleSignoutEverywhere)
 	g.GET("/requests/by-number/{number}", handleRequestByNumber)
 	g.GET("/requests/{id}", handleRequestFile)
+	g.POST("/requests/{id}/photos/{filename}/redact", handleRedact).Bind(apis.BodyLimit(16 << 10))
 	g.POST("/templates/render", handleRenderTemplate)
 	g.GET("/stats/{figure}", handleStats)
 	g.GET("/notifications", handleNotifications)
