@@ -73,6 +73,9 @@ func consoleRequestIndexes(app core.App) error {
 	c.AddIndex("idx_requests_dept_status_created", false, "`department`, `status`, `created`", "")
 	c.AddIndex("idx_requests_dept_status_updated", false, "`department`, `status`, `updated`", "")
 	c.AddIndex("idx_requests_assignee_status_due", false, "`assignee`, `status`, `due_at`", "")
+	// sort=priority: one partition per priority, due date inside it
+	c.AddIndex("idx_requests_dept_status_priority_due", false, "`department`, `status`, `priority`, `due_at`", "")
+	c.AddIndex("idx_requests_status_priority_due", false, "`status`, `priority`, `due_at`", "")
 	c.AddIndex("idx_requests_status_due", false, "`status`, `due_at`", "")
 	c.AddIndex("idx_requests_status_created", false, "`status`, `created`", "")
 	c.AddIndex("idx_requests_status_updated", false, "`status`, `updated`", "")
