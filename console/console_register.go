@@ -26,6 +26,9 @@ const PathPrefix = "/api/staff"
 // Register mounts the console routes and binds the console's hooks.
 func Register(app core.App) {
 	bindOTPMail(app)
+	bindTemplates(app)
+	bindNotifications(app)
+	bindCron(app)
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDRoutes,
 		Func: func(se *core.ServeEvent) error {
@@ -42,6 +45,14 @@ func bindRoutes(se *core.ServeEvent) {
 	g.GET("/counts", handleCounts)
 	g.GET("/export.csv", handleExport)
 	g.POST("/signout-everywhere", handleSignoutEverywhere)
+	g.GET("/requests/by-number/{number}", handleRequestByNumber)
+	g.GET("/requests/{id}", handleRequestFile)
+	g.POST("/requests/{id}/photos/{filename}/redact", handleRedact).Bind(apis.BodyLimit(16 << 10))
+	g.POST("/templates/render", handleRenderTemplate)
+	g.GET("/stats/{figure}", handleStats)
+	g.GET("/notifications", handleNotifications)
+	g.POST("/notifications/read", handleNotificationsRead)
+	g.POST("/bulk", handleBulk).Bind(apis.BodyLimit(64 << 10))
 }
 
 // firstAPIError maps an error to the PocketBase error shape: an ApiError as

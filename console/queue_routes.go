@@ -227,7 +227,7 @@ func handleCounts(e *core.RequestEvent) error {
 }
 
 // exportPage is how many rows the CSV export reads per keyset page.
-const exportPage = 500
+var exportPage = 500
 
 // csvHeader is the export's stable column set (FixMyStreet's plus the SLA columns).
 var csvHeader = []string{"number", "status", "service", "department", "priority", "assignee", "created", "updated", "due_at", "overdue", "address", "summary"}

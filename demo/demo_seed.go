@@ -140,6 +140,9 @@ func Seed(app core.App) ([]Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed demo city: %w", err)
 	}
+	if err := seedWeeks(app, accounts); err != nil {
+		return nil, fmt.Errorf("seed demo history: %w", err)
+	}
 	return accounts, nil
 }
 

@@ -22,6 +22,7 @@ func TestSeedIsIdempotentAndComplete(t *testing.T) {
 	}
 	defer app.Cleanup()
 	city.Set(app, city.Default())
+	demo.SkipWeeks(app) // no workflow hooks here: demo_weeks_test.go seeds the history on a full app
 
 	first, err := demo.Seed(app)
 	if err != nil {

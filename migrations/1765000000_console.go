@@ -73,6 +73,9 @@ func consoleRequestIndexes(app core.App) error {
 	c.AddIndex("idx_requests_dept_status_created", false, "`department`, `status`, `created`", "")
 	c.AddIndex("idx_requests_dept_status_updated", false, "`department`, `status`, `updated`", "")
 	c.AddIndex("idx_requests_assignee_status_due", false, "`assignee`, `status`, `due_at`", "")
+	// sort=priority: one partition per priority, due date inside it
+	c.AddIndex("idx_requests_dept_status_priority_due", false, "`department`, `status`, `priority`, `due_at`", "")
+	c.AddIndex("idx_requests_status_priority_due", false, "`status`, `priority`, `due_at`", "")
 	c.AddIndex("idx_requests_status_due", false, "`status`, `due_at`", "")
 	c.AddIndex("idx_requests_status_created", false, "`status`, `created`", "")
 	c.AddIndex("idx_requests_status_updated", false, "`status`, `updated`", "")
@@ -91,6 +94,8 @@ func consoleRequestIndexes(app core.App) error {
 	ev := mustCollection(app, "request_events")
 	// first response and citizen replies: events of one request by kind of author
 	ev.AddIndex("idx_request_events_request_author", false, "`request`, `author_type`, `created`", "")
+	// outflow per week: the status events that close requests, by time
+	ev.AddIndex("idx_request_events_type_created", false, "`type`, `created`", "")
 	if err := app.Save(ev); err != nil {
 		return fmt.Errorf("request_events console index: %w", err)
 	}
@@ -108,6 +113,8 @@ func consoleResponseTemplates(app core.App) error {
 		&core.RelationField{Name: "service", CollectionId: mustCollection(app, "services").Id, MaxSelect: 1, CascadeDelete: true},
 		&core.SelectField{Name: "status", MaxSelect: 1, Values: []string{"received", "in_progress", "waiting_citizen", "resolved", "rejected", "cancelled"}},
 		&core.SelectField{Name: "lang", Required: true, MaxSelect: 1, Values: []string{"it", "en", "sv", "et", "hu"}},
+		// key: templates with the same key are translations of one another
+		&core.TextField{Name: "key", Max: 64, Pattern: `^[a-z0-9_-]*$`},
 		&core.TextField{Name: "title", Required: true, Max: 200, Presentable: true},
 		&core.TextField{Name: "body", Required: true, Max: 2000},
 	)

@@ -62,6 +62,7 @@ func NewApp(t testing.TB, opts ...Option) *World {
 // RegisterAll applies opts and registers every civicdesk package on app, through rooms.Register, as main.go does.
 func RegisterAll(app *tests.TestApp, opts ...Option) {
 	city.Set(app, city.Default())
+	demo.SkipWeeks(app) // worlds start without the demo's request history
 	for _, o := range opts {
 		o(app)
 	}
