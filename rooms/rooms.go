@@ -9,6 +9,7 @@ import (
 	"civicdesk/hooks"
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
+	"civicdesk/open311"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
@@ -29,5 +30,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	mobileapi.Register(app)
 	jobs.Register(app)
 	demo.Register(app, rootCmd)
+	open311.Register(app)
 	pbpublic.Register(app)
 }
