@@ -48,8 +48,34 @@ type serviceRequest struct {
 	// extensions=true
 	Title              string              `xml:"title,omitempty" json:"title,omitempty"`
 	ExtendedAttributes *extendedAttributes `xml:"extended_attributes,omitempty" json:"extended_attributes,omitempty"`
-	Attributes         []answer            `xml:"attributes>attribute,omitempty" json:"attributes,omitempty"`
-	Notes              []note              `xml:"notes>note,omitempty" json:"notes,omitempty"`
+	Attributes         *answerList         `xml:"attributes,omitempty" json:"attributes,omitempty"`
+	Notes              *noteList           `xml:"notes,omitempty" json:"notes,omitempty"`
+}
+
+// answerList and noteList are containers that exist only with extensions=true:
+// <attributes><attribute/>...</attributes> in XML, an array in JSON.
+type answerList struct {
+	Items []answer `xml:"attribute"`
+}
+
+// MarshalJSON writes the list as an array (the Spark convention).
+func (l *answerList) MarshalJSON() ([]byte, error) {
+	if l.Items == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(l.Items)
+}
+
+type noteList struct {
+	Items []note `xml:"note"`
+}
+
+// MarshalJSON writes the list as an array (the Spark convention).
+func (l *noteList) MarshalJSON() ([]byte, error) {
+	if l.Items == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(l.Items)
 }
 
 // extendedAttributes are Chicago's extended_attributes as civicdesk fills them.
@@ -450,8 +476,8 @@ func (c *call) shape(cat *catalogue, rows []requestRow) ([]serviceRequest, *apiE
 		if ext {
 			sr.Title = s.text(c.lang, "name") + " " + r.Number
 			sr.ExtendedAttributes = &extendedAttributes{Channel: r.Source, ExternalStatusCode: r.Status, FixMyStreetStatus: fmsStatus(r.Status)}
-			sr.Attributes = choiceAnswers(s, r.Answers, c.lang, c.cfg.DefaultLang)
-			sr.Notes = notes[r.ID]
+			sr.Attributes = &answerList{Items: choiceAnswers(s, r.Answers, c.lang, c.cfg.DefaultLang)}
+			sr.Notes = &noteList{Items: notes[r.ID]}
 		}
 		out = append(out, sr)
 	}
