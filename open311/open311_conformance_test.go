@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -63,7 +62,7 @@ func TestConformance(t *testing.T) {
 		{name: "1 discovery", method: "GET", path: "discovery.{fmt}", status: 200,
 			contains: []string{"changeset", "contact", "key_service", "http://wiki.open311.org/GeoReport_v2", "production", "text/xml", "application/json", "/open311/v2"}},
 		{name: "3 service list", method: "GET", path: "services.{fmt}", status: 200,
-			contains: []string{"pothole", "service_name", "realtime", "metadata", "residence_certificate", "private"},
+			contains:    []string{"pothole", "service_name", "realtime", "metadata", "residence_certificate", "private"},
 			xmlContains: []string{"<services><service><service_code>"}},
 		{name: "3 service list localized", method: "GET", path: "services.{fmt}?locale=hu", status: 200, contains: []string{"Kátyú az úton"}},
 		{name: "4 service definition", method: "GET", path: "services/pothole.{fmt}", status: 200,
@@ -87,7 +86,7 @@ func TestConformance(t *testing.T) {
 		{name: "8 end before start 400", method: "GET", path: "requests.{fmt}?start_date=" + day.Format(time.RFC3339) + "&end_date=" + day.AddDate(0, 0, -1).Format(time.RFC3339), status: 400, contains: []string{"end_date:"}},
 		{name: "8 old window is empty", method: "GET", path: "requests.{fmt}?start_date=2020-01-01T00:00:00Z&end_date=2020-02-01T00:00:00Z", status: 200, notContains: []string{pub}},
 		{name: "9 one request", method: "GET", path: "requests/" + pub + ".{fmt}", status: 200,
-			contains: []string{pub, "open", "Crew scheduled", "pothole", "Hole near the station", "Piazza De Ferrari", "44.4071", "8.9339", "https://media.example.net/hole.jpg", "expected_datetime"},
+			contains:    []string{pub, "open", "Crew scheduled", "pothole", "Hole near the station", "Piazza De Ferrari", "44.4071", "8.9339", "https://media.example.net/hole.jpg", "expected_datetime"},
 			xmlContains: []string{"<service_requests><request><service_request_id>" + pub + "</service_request_id><status>open</status>"}, notContains: personal},
 		{name: "9 private service's request 404", method: "GET", path: "requests/" + priv + ".{fmt}", status: 404, notContains: personal},
 		{name: "9 unknown request 404", method: "GET", path: "requests/1999-000001.{fmt}", status: 404, contains: []string{"service_request_id"}},
@@ -111,7 +110,9 @@ func TestConformance(t *testing.T) {
 			contains: []string{pub, "in_progress", "Patched tomorrow", "unchanged", "update_id"}, xmlContains: []string{"<service_request_updates><request_update>"}, notContains: personal},
 
 		// POST requests
-		{name: "5 create", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "email", "new.person@example.net", "first_name", "Nina", "phone", "123") }, status: 200,
+		{name: "5 create", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return potholeForm(k, "email", "new.person@example.net", "first_name", "Nina", "phone", "123")
+		}, status: 200,
 			contains: []string{"service_request_id", "service_notice"}, writes: true,
 			after: func(t testing.TB, app *tests.TestApp, body string) {
 				rec, err := app.FindFirstRecordByFilter("requests", "contact_email = 'new.person@example.net'")
@@ -137,9 +138,13 @@ func TestConformance(t *testing.T) {
 				return form("api_key", k, "service_code", "enquiry", "attribute[topic]", "Opening hours", "attribute[question]", "When is the registry open?")
 			}},
 		{name: "5 address_string form", method: "POST", path: "requests.{fmt}", status: 200, writes: true,
-			body: func(k string) string { return form("api_key", k, "service_code", "pothole", "address_string", "Via Roma 1", "attribute[size]", "small") }},
+			body: func(k string) string {
+				return form("api_key", k, "service_code", "pothole", "address_string", "Via Roma 1", "attribute[size]", "small")
+			}},
 		{name: "5 address_id form", method: "POST", path: "requests.{fmt}", status: 200, writes: true,
-			body: func(k string) string { return form("api_key", k, "service_code", "pothole", "address_id", "GE-12345", "attribute[size]", "small") }},
+			body: func(k string) string {
+				return form("api_key", k, "service_code", "pothole", "address_id", "GE-12345", "attribute[size]", "small")
+			}},
 		{name: "5 multivaluelist attribute[code][]", method: "POST", path: "requests.{fmt}", status: 200, writes: true,
 			body: func(k string) string {
 				return form("api_key", k, "service_code", "waste_pickup", "lat", "44.41", "long", "8.93", "attribute[items][]", "furniture", "attribute[items][]", "mattress", "attribute[preferred_date]", "2026-12-20")
@@ -151,7 +156,9 @@ func TestConformance(t *testing.T) {
 				}
 			}},
 		{name: "5 boolean as true/false", method: "POST", path: "requests.{fmt}", status: 200, writes: true,
-			body: func(k string) string { return potholeForm(k, "attribute[danger]", "false", "attribute[depth_cm]", "12") }},
+			body: func(k string) string {
+				return potholeForm(k, "attribute[danger]", "false", "attribute[depth_cm]", "12")
+			}},
 		{name: "5 no api_key 403", method: "POST", path: "requests.{fmt}", body: func(string) string { return potholeForm("") }, status: 403, contains: []string{"api_key"}},
 		{name: "5 unknown api_key 403", method: "POST", path: "requests.{fmt}", body: func(string) string { return potholeForm("nope-nope-nope-nope-nope-nope") }, status: 403},
 		{name: "5 api_key in the query", method: "POST", path: "requests.{fmt}?api_key=" + key, body: func(string) string {
@@ -159,20 +166,34 @@ func TestConformance(t *testing.T) {
 		}, status: 200, writes: true},
 		{name: "5 missing service_code 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "lat", "44.4", "long", "8.9") }, status: 400, contains: []string{"service_code:"}},
 		{name: "5 unknown service_code 404", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "nope", "lat", "44.4", "long", "8.9") }, status: 404, contains: []string{"service_code"}},
-		{name: "5 no location 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "pothole", "attribute[size]", "small") }, status: 400, contains: []string{"lat:"}},
+		{name: "5 no location 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return form("api_key", k, "service_code", "pothole", "attribute[size]", "small")
+		}, status: 400, contains: []string{"lat:"}},
 		{name: "5 two location forms 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "address_string", "Via Roma 1") }, status: 400, contains: []string{"lat:", "exactly one"}},
-		{name: "5 lat without long 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "pothole", "lat", "44.4", "attribute[size]", "small") }, status: 400, contains: []string{"long:"}},
-		{name: "5 lat out of range 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "pothole", "lat", "144.4", "long", "8.9", "attribute[size]", "small") }, status: 400, contains: []string{"lat:"}},
+		{name: "5 lat without long 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return form("api_key", k, "service_code", "pothole", "lat", "44.4", "attribute[size]", "small")
+		}, status: 400, contains: []string{"long:"}},
+		{name: "5 lat out of range 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return form("api_key", k, "service_code", "pothole", "lat", "144.4", "long", "8.9", "attribute[size]", "small")
+		}, status: 400, contains: []string{"lat:"}},
 		{name: "5 location for a non-geo service 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
 			return form("api_key", k, "service_code", "enquiry", "lat", "44.4", "long", "8.9", "attribute[topic]", "x", "attribute[question]", "y")
 		}, status: 400, contains: []string{"lat:", "no location"}},
-		{name: "5 missing required attribute names it 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9") }, status: 400, contains: []string{"attribute[size]:", "required"}},
+		{name: "5 missing required attribute names it 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9")
+		}, status: 400, contains: []string{"attribute[size]:", "required"}},
 		{name: "5 value not among the keys 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "attribute[danger]", "maybe") }, status: 400, contains: []string{"attribute[danger]:"}},
 		{name: "5 attribute of another service 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "attribute[problem]", "off") }, status: 400, contains: []string{"attribute[problem]:", "no such question"}},
 		{name: "5 attribute and attribute[] both 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "attribute[depth_cm]", "1", "attribute[depth_cm][]", "2") }, status: 400, contains: []string{"attribute[depth_cm]:"}},
-		{name: "5 description over 4,000 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k)[0:0] + form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9", "attribute[size]", "small", "description", long(4001)) }, status: 400, contains: []string{"description:"}},
-		{name: "5 description of 4,000 is fine", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9", "attribute[size]", "small", "description", long(4000)) }, status: 200, writes: true},
-		{name: "5 HTML in description 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9", "attribute[size]", "small", "description", "<script>alert(1)</script>") }, status: 400, contains: []string{"description:"}},
+		{name: "5 description over 4,000 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return potholeForm(k)[0:0] + form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9", "attribute[size]", "small", "description", long(4001))
+		}, status: 400, contains: []string{"description:"}},
+		{name: "5 description of 4,000 is fine", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9", "attribute[size]", "small", "description", long(4000))
+		}, status: 200, writes: true},
+		{name: "5 HTML in description 400", method: "POST", path: "requests.{fmt}", body: func(k string) string {
+			return form("api_key", k, "service_code", "pothole", "lat", "44.4", "long", "8.9", "attribute[size]", "small", "description", "<script>alert(1)</script>")
+		}, status: 400, contains: []string{"description:"}},
 		{name: "5 bad email 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "email", "not-an-address") }, status: 400, contains: []string{"email:"}},
 		{name: "16 media_url must be a URL 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return potholeForm(k, "media_url", "javascript:alert(1)") }, status: 400, contains: []string{"media_url:"}},
 		{name: "5 malformed body 400", method: "POST", path: "requests.{fmt}", body: func(k string) string { return "api_key=" + k + "&service_code=%zz" }, status: 400, contains: []string{"body:"}},
@@ -284,4 +305,3 @@ func wellFormed(doc string) error {
 		}
 	}
 }
-
