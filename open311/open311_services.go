@@ -51,14 +51,27 @@ type serviceDefinition struct {
 }
 
 type attribute struct {
-	Variable            bool    `xml:"variable" json:"variable"`
-	Code                string  `xml:"code" json:"code"`
-	Datatype            string  `xml:"datatype" json:"datatype"`
-	Required            bool    `xml:"required" json:"required"`
-	DatatypeDescription string  `xml:"datatype_description" json:"datatype_description"`
-	Order               int     `xml:"order" json:"order"`
-	Description         string  `xml:"description" json:"description"`
-	Values              []value `xml:"values>value" json:"values,omitempty"`
+	Variable            bool       `xml:"variable" json:"variable"`
+	Code                string     `xml:"code" json:"code"`
+	Datatype            string     `xml:"datatype" json:"datatype"`
+	Required            bool       `xml:"required" json:"required"`
+	DatatypeDescription string     `xml:"datatype_description" json:"datatype_description"`
+	Order               int        `xml:"order" json:"order"`
+	Description         string     `xml:"description" json:"description"`
+	Values              *valueList `xml:"values,omitempty" json:"values,omitempty"`
+}
+
+// valueList is <values><value/>...</values>, only on list questions; an array in JSON.
+type valueList struct {
+	Items []value `xml:"value"`
+}
+
+// MarshalJSON writes the list as an array (the Spark convention).
+func (l *valueList) MarshalJSON() ([]byte, error) {
+	if l.Items == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(l.Items)
 }
 
 type value struct {
@@ -228,8 +241,11 @@ func (c *call) serviceDefinition(code string) *apiError {
 			Order:               i + 1, // unique and from 1, whatever the catalogue numbered
 			Description:         f.Label.In(c.lang, c.cfg.DefaultLang),
 		}
-		for _, v := range f.Values {
-			a.Values = append(a.Values, value{Key: v.Key, Name: v.Name.In(c.lang, c.cfg.DefaultLang)})
+		if len(f.Values) > 0 {
+			a.Values = &valueList{}
+			for _, v := range f.Values {
+				a.Values.Items = append(a.Values.Items, value{Key: v.Key, Name: v.Name.In(c.lang, c.cfg.DefaultLang)})
+			}
 		}
 		if f.Datatype == workflow.TypeBoolean {
 			names, ok := boolNames[c.lang]
@@ -237,7 +253,7 @@ func (c *call) serviceDefinition(code string) *apiError {
 				names = boolNames["en"]
 			}
 			a.Datatype = workflow.TypeSingleValueList
-			a.Values = []value{{Key: "true", Name: names[0]}, {Key: "false", Name: names[1]}}
+			a.Values = &valueList{Items: []value{{Key: "true", Name: names[0]}, {Key: "false", Name: names[1]}}}
 		}
 		if a.DatatypeDescription == "" {
 			a.DatatypeDescription = datatypeHint(f)
