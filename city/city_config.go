@@ -43,6 +43,8 @@ type Config struct {
 	TombstoneDays int
 	// RetentionYears is how long closed requests keep personal data before anonymisation.
 	RetentionYears int
+	// Jurisdiction is the city's Open311 jurisdiction_id (the spec suggests its root domain).
+	Jurisdiction string
 }
 
 // Default returns the embedded demo city.
@@ -62,6 +64,7 @@ func Default() Config {
 		PushSubject:    "ops@civicdesk.example",
 		TombstoneDays:  90,
 		RetentionYears: 5,
+		Jurisdiction:   "genova.demo.civicdesk.example",
 	}
 }
 
@@ -108,6 +111,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("CIVICDESK_PUBLIC_URL", &c.PublicURL)
 	list("CIVICDESK_PUSH_ALLOW_HOSTS", &c.PushAllowHosts)
 	str("CIVICDESK_PUSH_SUBJECT", &c.PushSubject)
+	str("CIVICDESK_JURISDICTION", &c.Jurisdiction)
 	if v, ok := lookup("CIVICDESK_PUSH_GENERIC"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {

@@ -39,6 +39,9 @@ func onEventCreate(e *core.RecordEvent) error {
 				return validation.Errors{"request": validation.NewError("validation_not_yours", "You can comment only on your own requests.")}
 			}
 			ev.Set("public", true)
+		case workflow.ActorOpen311:
+			// an update relayed by an API client (FixMyStreet's servicerequestupdates): public like the citizen's own
+			ev.Set("public", true)
 		case workflow.ActorStaff, workflow.ActorSuperuser:
 		default:
 			return validation.Errors{"type": validation.NewError("validation_forbidden", "This client cannot add comments.")}

@@ -96,7 +96,7 @@ func anonymise(app core.App, id string) error {
 			}
 		} // an answer whose field is gone from the form is dropped: its type is unknown
 
-		for _, name := range []string{"citizen", "description", "address", "status_note", "contact_name", "contact_email", "contact_phone"} {
+		for _, name := range []string{"citizen", "description", "address", "status_note", "contact_name", "contact_email", "contact_phone", "device_id", "account_id", "media_url"} {
 			rec.Set(name, "")
 		}
 		rec.Set("photos", []string{})

@@ -10,6 +10,7 @@ import (
 	"civicdesk/hooks"
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
+	"civicdesk/open311"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
@@ -31,5 +32,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	jobs.Register(app)
 	console.Register(app)
 	demo.Register(app, rootCmd)
+	open311.Register(app)
 	pbpublic.Register(app)
 }

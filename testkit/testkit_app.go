@@ -30,6 +30,7 @@ type World struct {
 	ClerkRegistry      *core.Record // clerk of "registry"
 	Supervisor         *core.Record
 	Superuser          *core.Record
+	Open311Key         string // the demo city's Open311 api_key (scope write)
 
 	handler http.Handler // built once by Handler
 }
@@ -96,6 +97,10 @@ func Seed(app *tests.TestApp) (*World, error) {
 		return app.FindAuthRecordByEmail(collection, email)
 	}
 	for _, a := range accounts {
+		if a.Collection == "api_clients" {
+			w.Open311Key = a.Password // the demo's Open311 API key (not an auth record)
+			continue
+		}
 		rec, err := find(a.Collection, a.Email)
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", a.Email, err)

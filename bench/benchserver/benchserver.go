@@ -63,6 +63,9 @@ func (s *Server) Stop() {
 	_ = os.RemoveAll(s.dir)
 }
 
+// Dir returns the server's data dir (load tools seed it with SQL while it serves).
+func (s *Server) Dir() string { return s.dir }
+
 // ServiceID returns the id of the demo service with code.
 func (s *Server) ServiceID(code string) string {
 	var out struct {
