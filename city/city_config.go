@@ -43,6 +43,9 @@ type Config struct {
 	TombstoneDays int
 	// RetentionYears is how long closed requests keep personal data before anonymisation.
 	RetentionYears int
+	// CORSOrigins are origins besides PublicURL's whose browsers may call the API
+	// (e.g. the city's website embedding a status widget); see docs/security.md.
+	CORSOrigins []string
 }
 
 // Default returns the embedded demo city.
@@ -108,6 +111,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("CIVICDESK_PUBLIC_URL", &c.PublicURL)
 	list("CIVICDESK_PUSH_ALLOW_HOSTS", &c.PushAllowHosts)
 	str("CIVICDESK_PUSH_SUBJECT", &c.PushSubject)
+	list("CIVICDESK_CORS_ORIGINS", &c.CORSOrigins)
 	if v, ok := lookup("CIVICDESK_PUSH_GENERIC"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {

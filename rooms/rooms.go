@@ -12,6 +12,7 @@ import (
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
+	"civicdesk/websec"
 
 	_ "civicdesk/migrations" // the collections every room relies on
 
@@ -29,5 +30,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	mobileapi.Register(app)
 	jobs.Register(app)
 	demo.Register(app, rootCmd)
+	websec.Register(app, rootCmd)
 	pbpublic.Register(app)
 }
