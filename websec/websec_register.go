@@ -49,6 +49,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 		},
 	})
 	app.OnRecordValidate("citizens", "staff").Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDPassword, Func: validatePassword})
+	app.OnRecordValidate().Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDURLFields, Func: validateURLFields})
 	app.OnFileDownloadRequest().Bind(&hook.Handler[*core.FileDownloadRequestEvent]{Id: HookIDFileCache, Func: protectedFileHeaders})
 }
 

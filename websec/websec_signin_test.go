@@ -213,8 +213,8 @@ func TestPasswordPolicy(t *testing.T) {
 		ok                          bool
 	}{
 		{"citizens", "p1@example.org", "short7!", false},
-		{"citizens", "p2@example.org", "password1", false},   // breached
-		{"citizens", "p3@example.org", "trustno1", false},    // breached
+		{"citizens", "p2@example.org", "password1", false}, // breached
+		{"citizens", "p3@example.org", "trustno1", false},  // breached
 		{"citizens", "mariarossi@example.org", "mariarossi2026", false},
 		{"citizens", "p5@example.org", "aaaaaaaaaaaa", false},
 		{"citizens", "p6@example.org", "tram-lamp-viola-7", true},

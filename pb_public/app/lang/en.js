@@ -177,4 +177,6 @@ export default {
   'storage.title': 'Storage',
   'storage.persisted': 'Your data is kept on this device.',
   'storage.notPersisted': 'The browser may clear data saved on this device when space is short. Installing the app helps.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Too many attempts. Try again in {s} seconds.',
 };

@@ -177,4 +177,6 @@ export default {
   'storage.title': 'Salvestusruum',
   'storage.persisted': 'Sinu andmed säilivad selles seadmes.',
   'storage.notPersisted': 'Brauser võib ruumipuudusel salvestatud andmed kustutada. Rakenduse paigaldamine aitab.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Liiga palju katseid. Proovi uuesti {s} sekundi pärast.',
 };

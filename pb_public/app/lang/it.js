@@ -177,4 +177,6 @@ export default {
   'storage.title': 'Memoria',
   'storage.persisted': 'I tuoi dati restano su questo dispositivo.',
   'storage.notPersisted': 'Il browser potrebbe cancellare i dati salvati se lo spazio scarseggia. Installare l’app aiuta.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Troppi tentativi. Riprova tra {s} secondi.',
 };

@@ -177,4 +177,6 @@ export default {
   'storage.title': 'Lagring',
   'storage.persisted': 'Dina data sparas på den här enheten.',
   'storage.notPersisted': 'Webbläsaren kan radera sparade data när utrymmet tar slut. Att installera appen hjälper.',
+  // security (issue 17)
+  'auth.tooManyWait': 'För många försök. Försök igen om {s} sekunder.',
 };
