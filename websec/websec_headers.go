@@ -32,6 +32,9 @@ type Policy struct {
 	FrameOptions string
 	// CORP is Cross-Origin-Resource-Policy ("" omits it).
 	CORP string
+	// NoStoreWithAuth makes answers to requests with an Authorization header
+	// `Cache-Control: no-store` unless the handler sets its own.
+	NoStoreWithAuth bool
 	// App marks an embedded web app: inline import maps in its HTML files
 	// are hashed into script-src at start (the only inline script allowed).
 	App bool
@@ -74,7 +77,7 @@ var Policies = []Policy{
 	{Prefix: "/staff/", App: true, CSP: appCSP, Permissions: permissions("camera"), Referrer: "same-origin", FrameOptions: "DENY", CORP: "same-origin"},
 	// PocketBase's dashboard keeps its own CSP (it needs inline styles and map tiles)
 	{Prefix: "/_/", Permissions: permissions(), Referrer: "same-origin", FrameOptions: "DENY", CORP: "same-origin"},
-	{Prefix: "/api/", CSP: apiCSP, Permissions: permissions(), Referrer: "no-referrer", FrameOptions: "DENY"},
+	{Prefix: "/api/", CSP: apiCSP, Permissions: permissions(), Referrer: "no-referrer", FrameOptions: "DENY", NoStoreWithAuth: true},
 	// stored uploads: never embeddable by another site, never a page
 	{Prefix: "/api/files/", CSP: apiCSP, Permissions: permissions(), Referrer: "no-referrer", FrameOptions: "DENY", CORP: "same-origin"},
 	{Prefix: "/.well-known/", CSP: apiCSP, Permissions: permissions(), Referrer: "no-referrer", FrameOptions: "DENY"},
@@ -157,6 +160,11 @@ func (hs headerSet) middleware(e *core.RequestEvent) error {
 	}
 	if hs.hsts {
 		h.Set("Strict-Transport-Security", hstsValue)
+	}
+	if p.NoStoreWithAuth && e.Request.Header.Get("Authorization") != "" {
+		// an answer to a signed-in caller is personal: no cache keeps it unless
+		// the handler says otherwise (the catalogue, a receipt's QR)
+		h.Set("Cache-Control", "no-store")
 	}
 	return e.Next()
 }

@@ -135,6 +135,14 @@ func TestHeadersEveryRouteGroup(t *testing.T) {
 		}
 	}
 
+	// answers to a signed-in caller are not cached, unless the route says so
+	if cc := do(t, w, "GET", "/api/collections/requests/records?skipTotal=1", "", map[string]string{"Authorization": testkit.Token(t, w.CitizenA)}).Header().Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("signed-in records list: Cache-Control %q, want no-store", cc)
+	}
+	if cc := do(t, w, "GET", "/api/mobile/catalog", "", map[string]string{"Authorization": testkit.Token(t, w.CitizenA)}).Header().Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("catalog keeps its own Cache-Control: %q", cc)
+	}
+
 	// a protected file: never in a shared cache, shown inline only because it is an image
 	rec := do(t, w, "GET", fileURL, "", nil)
 	if cc := rec.Header().Get("Cache-Control"); cc != "private, no-store" {
