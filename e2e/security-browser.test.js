@@ -138,3 +138,20 @@ test('the dashboard keeps PocketBase\'s own CSP; the apps and API carry ours', a
   assert.match(verify.headers.get('permissions-policy'), /camera=\(self\)/);
   assert.match(verify.headers.get('permissions-policy'), /geolocation=\(\)/);
 });
+
+test('sign out everywhere: the settings button ends every session of the account', async () => {
+  const { page, csp } = b;
+  await page.goto(`${srv.url}/settings`);
+  await page.waitForSelector('#sign-out-everywhere');
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('civicdesk.auth')).token);
+  const email = await page.evaluate(() => JSON.parse(localStorage.getItem('civicdesk.auth')).record.email);
+  const other = await login(srv.url, 'citizens', email, PASSWORD); // another device
+  assert.equal((await api(srv.url, 'POST', '/api/collections/citizens/auth-refresh', { token: other.token })).status, 200);
+  page.once('dialog', (d) => d.accept());
+  await page.click('#sign-out-everywhere');
+  await page.waitForURL(/\/signin/);
+  for (const tok of [token, other.token]) {
+    assert.equal((await api(srv.url, 'POST', '/api/collections/citizens/auth-refresh', { token: tok })).status, 401, 'an old token no longer works');
+  }
+  csp.assertNone('sign out everywhere');
+});
