@@ -93,34 +93,42 @@ func corsHandler(origins []string) *hook.Handler[*core.RequestEvent] {
 }
 
 // wildcardMatch matches PocketBase's origin patterns: "*" for any run of
-// characters, "?" for one (e.g. https://*.city.example).
+// characters, "?" for one (e.g. https://*.city.example). Linear-time glob
+// matching with one backtrack point, so no pattern can make it slow.
 func wildcardMatch(pattern, origin string) bool {
-	if !strings.ContainsAny(pattern, "*?") {
+	if !strings.ContainsAny(pattern, "*?") || len(origin) > 261 {
 		return false
 	}
-	var match func(p, s string) bool
-	match = func(p, s string) bool {
-		for p != "" {
-			switch p[0] {
+	p, s := 0, 0
+	starP, starS := -1, 0
+	for s < len(origin) || p < len(pattern) {
+		if p < len(pattern) {
+			switch c := pattern[p]; c {
 			case '*':
-				for i := 0; i <= len(s); i++ {
-					if match(p[1:], s[i:]) {
-						return true
-					}
-				}
-				return false
+				starP, starS = p, s
+				p++
+				continue
 			case '?':
-				if s == "" {
-					return false
+				if s < len(origin) {
+					p++
+					s++
+					continue
 				}
 			default:
-				if s == "" || s[0] != p[0] {
-					return false
+				if s < len(origin) && origin[s] == c {
+					p++
+					s++
+					continue
 				}
 			}
-			p, s = p[1:], s[1:]
 		}
-		return s == ""
+		if starP >= 0 && starS < len(origin) {
+			// let the last star swallow one more character and retry
+			starS++
+			p, s = starP+1, starS
+			continue
+		}
+		return false
 	}
-	return len(origin) <= 261 && match(pattern, origin)
+	return true
 }
