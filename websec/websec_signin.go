@@ -1,11 +1,14 @@
 package websec
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -172,8 +175,23 @@ func readSignInBody(e *core.RequestEvent) (signInBody, error) {
 	if rr, ok := e.Request.Body.(router.Rereader); ok {
 		rr.Reread() // the body ended: make the handler's read start again
 	}
-	if strings.HasPrefix(e.Request.Header.Get("Content-Type"), "application/json") {
+	mediaType, params, _ := mime.ParseMediaType(e.Request.Header.Get("Content-Type"))
+	switch mediaType {
+	case "application/json":
 		_ = json.Unmarshal(data, &b) // a malformed body is PocketBase's 400 to give
+		return b, nil
+	case "multipart/form-data":
+		form, err := multipart.NewReader(bytes.NewReader(data), params["boundary"]).ReadForm(maxSignInBody)
+		if err == nil {
+			defer func() { _ = form.RemoveAll() }()
+			first := func(k string) string {
+				if v := form.Value[k]; len(v) > 0 {
+					return v[0]
+				}
+				return ""
+			}
+			b = signInBody{Identity: first("identity"), Email: first("email"), OTPId: first("otpId")}
+		}
 		return b, nil
 	}
 	if q, err := url.ParseQuery(string(data)); err == nil {

@@ -1,10 +1,13 @@
 package websec_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,6 +106,28 @@ func TestSignInOneAccountManyAddresses(t *testing.T) {
 	}
 	if !strings.Contains(body.Message, strconv.Itoa(secs)+" seconds") || body.Data["scope"] != "account" || body.Data["retryAfter"] != float64(secs) {
 		t.Fatalf("429 body %s", limited.Body.String())
+	}
+	// the same account through a multipart or urlencoded form is the same account
+	for _, ct := range []string{"multipart", "urlencoded"} {
+		var body bytes.Buffer
+		req := httptest.NewRequest(http.MethodPost, path, &body)
+		if ct == "multipart" {
+			mw := multipart.NewWriter(&body)
+			_ = mw.WriteField("identity", target)
+			_ = mw.WriteField("password", demo.DefaultPassword)
+			_ = mw.Close()
+			req = httptest.NewRequest(http.MethodPost, path, &body)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+		} else {
+			req = httptest.NewRequest(http.MethodPost, path, strings.NewReader(url.Values{"identity": {target}, "password": {demo.DefaultPassword}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.RemoteAddr = "203.0.113.77:40000"
+		rec := httptest.NewRecorder()
+		w.Handler(t).ServeHTTP(rec, req)
+		if rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("%s form during the wait: %d %s", ct, rec.Code, rec.Body.String())
+		}
 	}
 	// even the right password waits now (the attacker cannot tell), other accounts do not
 	if r := signInFrom(t, w, "198.51.100.200", path, fmt.Sprintf(`{"identity":%q,"password":%q}`, target, demo.DefaultPassword)); r.Code != http.StatusTooManyRequests {
