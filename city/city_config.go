@@ -45,6 +45,9 @@ type Config struct {
 	RetentionYears int
 	// Jurisdiction is the city's Open311 jurisdiction_id (the spec suggests its root domain).
 	Jurisdiction string
+	// CORSOrigins are origins besides PublicURL's whose browsers may call the API
+	// (e.g. the city's website embedding a status widget); see docs/security.md.
+	CORSOrigins []string
 }
 
 // Default returns the embedded demo city.
@@ -112,6 +115,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	list("CIVICDESK_PUSH_ALLOW_HOSTS", &c.PushAllowHosts)
 	str("CIVICDESK_PUSH_SUBJECT", &c.PushSubject)
 	str("CIVICDESK_JURISDICTION", &c.Jurisdiction)
+	list("CIVICDESK_CORS_ORIGINS", &c.CORSOrigins)
 	if v, ok := lookup("CIVICDESK_PUSH_GENERIC"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {

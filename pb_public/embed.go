@@ -42,7 +42,8 @@ func Register(app core.App) {
 // takes over cleanly) and hides the Go sources of this package.
 func cacheHeaders(e *core.RequestEvent) error {
 	p := e.Request.PathValue("path")
-	if strings.HasSuffix(p, ".go") {
+	if strings.HasSuffix(p, ".go") || strings.HasPrefix(p, "api/") {
+		// an unknown API path is a JSON 404, not the citizen app's page
 		return e.NotFoundError("", nil)
 	}
 	if p == "" || strings.HasSuffix(p, "/") || strings.HasSuffix(p, ".html") || strings.HasSuffix(p, "service-worker.js") || strings.HasSuffix(p, ".webmanifest") {

@@ -14,6 +14,7 @@ import (
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
+	"civicdesk/websec"
 
 	_ "civicdesk/migrations" // the collections every room relies on
 
@@ -33,5 +34,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	console.Register(app)
 	demo.Register(app, rootCmd)
 	open311.Register(app)
+	websec.Register(app, rootCmd)
 	pbpublic.Register(app)
 }

@@ -7,13 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { api, login } from './server.js';
+import { watchCSP } from './csp.js';
 
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * launch starts Chromium with a fresh profile and returns {context, page, close}.
- * Console errors and page errors are collected in `errors`.
+ * Console errors and page errors are collected in `errors`; CSP violations in
+ * `csp` (lib/csp.js: csp.assertNone(step) fails on any).
  */
 export async function launch({ locale = 'en-GB', viewport = { width: 412, height: 860 } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'civicdesk-pwa-'));
@@ -31,8 +33,9 @@ export async function launch({ locale = 'en-GB', viewport = { width: 412, height
   };
   watch(page);
   context.on('page', watch);
+  const csp = await watchCSP(context);
   return {
-    context, page, errors, dir,
+    context, page, errors, dir, csp,
     async close() { await context.close(); rmSync(dir, { recursive: true, force: true }); },
   };
 }

@@ -177,4 +177,9 @@ export default {
   'storage.title': 'Storage',
   'storage.persisted': 'Your data is kept on this device.',
   'storage.notPersisted': 'The browser may clear data saved on this device when space is short. Installing the app helps.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Too many attempts. Try again in {s} seconds.',
+  'auth.signoutEverywhere': 'Sign out on all devices',
+  'auth.signoutEverywhereHint': 'Ends your session on every phone and computer where you are signed in, this one included.',
+  'auth.signoutEverywhereFailed': 'Could not sign out everywhere. Check your connection and try again.',
 };

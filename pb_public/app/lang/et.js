@@ -177,4 +177,9 @@ export default {
   'storage.title': 'Salvestusruum',
   'storage.persisted': 'Sinu andmed säilivad selles seadmes.',
   'storage.notPersisted': 'Brauser võib ruumipuudusel salvestatud andmed kustutada. Rakenduse paigaldamine aitab.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Liiga palju katseid. Proovi uuesti {s} sekundi pärast.',
+  'auth.signoutEverywhere': 'Logi välja kõigis seadmetes',
+  'auth.signoutEverywhereHint': 'Lõpetab seansi igas telefonis ja arvutis, kus oled sisse logitud, ka selles.',
+  'auth.signoutEverywhereFailed': 'Kõigist seadmetest väljalogimine ebaõnnestus. Kontrolli ühendust ja proovi uuesti.',
 };

@@ -177,4 +177,9 @@ export default {
   'storage.title': 'Tárhely',
   'storage.persisted': 'Az adatai megmaradnak ezen az eszközön.',
   'storage.notPersisted': 'Helyhiány esetén a böngésző törölheti a mentett adatokat. Az alkalmazás telepítése segít.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Túl sok próbálkozás. Próbálja újra {s} másodperc múlva.',
+  'auth.signoutEverywhere': 'Kijelentkezés minden eszközön',
+  'auth.signoutEverywhereHint': 'Minden telefonon és számítógépen lezárja a munkamenetét, ezen is.',
+  'auth.signoutEverywhereFailed': 'Nem sikerült mindenhol kijelentkezni. Ellenőrizze a kapcsolatot, és próbálja újra.',
 };

@@ -177,4 +177,9 @@ export default {
   'storage.title': 'Memoria',
   'storage.persisted': 'I tuoi dati restano su questo dispositivo.',
   'storage.notPersisted': 'Il browser potrebbe cancellare i dati salvati se lo spazio scarseggia. Installare l’app aiuta.',
+  // security (issue 17)
+  'auth.tooManyWait': 'Troppi tentativi. Riprova tra {s} secondi.',
+  'auth.signoutEverywhere': 'Esci da tutti i dispositivi',
+  'auth.signoutEverywhereHint': 'Chiude la sessione su ogni telefono e computer in cui hai effettuato l\'accesso, compreso questo.',
+  'auth.signoutEverywhereFailed': 'Impossibile uscire da tutti i dispositivi. Controlla la connessione e riprova.',
 };

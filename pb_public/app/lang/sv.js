@@ -177,4 +177,9 @@ export default {
   'storage.title': 'Lagring',
   'storage.persisted': 'Dina data sparas på den här enheten.',
   'storage.notPersisted': 'Webbläsaren kan radera sparade data när utrymmet tar slut. Att installera appen hjälper.',
+  // security (issue 17)
+  'auth.tooManyWait': 'För många försök. Försök igen om {s} sekunder.',
+  'auth.signoutEverywhere': 'Logga ut på alla enheter',
+  'auth.signoutEverywhereHint': 'Avslutar din session på alla telefoner och datorer där du är inloggad, även den här.',
+  'auth.signoutEverywhereFailed': 'Det gick inte att logga ut överallt. Kontrollera anslutningen och försök igen.',
 };

@@ -45,7 +45,11 @@ function afterSignIn(rec) {
 
 function failure(err, fallbackKey) {
   if (err instanceof NetworkError) return t('auth.offline');
-  if (err instanceof HttpError && err.status === 429) return t('auth.tooMany');
+  if (err instanceof HttpError && err.status === 429) {
+    // security: the server says how long to wait (Retry-After, data.retryAfter)
+    const secs = Number((err.body && err.body.data && err.body.data.retryAfter) || (err.headers && err.headers.get && err.headers.get('Retry-After')));
+    return secs > 0 ? t('auth.tooManyWait', { s: Math.ceil(secs) }) : t('auth.tooMany');
+  }
   if (err instanceof HttpError && err.status === 400 && fallbackKey === 'auth.signupFailed') return t(fallbackKey, { reason: errorMessage(err) });
   return t(fallbackKey);
 }

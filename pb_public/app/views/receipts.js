@@ -40,7 +40,7 @@ export async function receiptsView() {
           h('dt', {}, t('rc.date')), h('dd', {}, fmtDate(r.issued_at || r.created)),
           h('dt', {}, t('req.service')), h('dd', {}, serviceName(req) || r.service || ''),
           r.revoked ? [h('dt', {}, t('rc.revoked')), h('dd', {}, r.revoked_reason || t('file.yes'))] : null),
-        r.code ? h('details', {}, h('summary', {}, t('rc.code')), h('p', { style: 'overflow-wrap:anywhere;font-family:monospace' }, r.code)) : null,
+        r.code ? h('details', {}, h('summary', {}, t('rc.code')), h('p', { class: 'receipt-code' }, r.code)) : null,
         req.id ? h('p', {}, h('a', { href: `/requests/${req.id}` }, t('rc.openRequest'))) : null));
     }
     section.append(h('ul', { class: 'cards' }, items));

@@ -2,7 +2,7 @@
 // (iOS needs the Home Screen for push), storage persistence.
 import { h, announce } from '../dom.js';
 import { t } from '../i18n.js';
-import { session, setSession } from '../api.js';
+import { session, setSession, request } from '../api.js';
 import { pending } from '../sync.js';
 import * as push from '../push.js';
 import { app, navigate } from '../main.js';
@@ -20,6 +20,20 @@ export async function settingsView() {
       setSession(null);
       navigate('/signin', { replace: true });
     } }, t('auth.signout'))));
+  // security (issue 17): end every session of this account, on every device
+  const everywhereStatus = h('p', { role: 'status', id: 'sign-out-everywhere-status' });
+  section.append(h('p', { class: 'hint' }, t('auth.signoutEverywhereHint')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', id: 'sign-out-everywhere', onclick: async () => {
+      if (pend.requests && !confirm(t('auth.signoutPending', { n: pend.requests }))) return;
+      try {
+        await request('POST', '/api/mobile/signout-everywhere');
+      } catch {
+        everywhereStatus.textContent = t('auth.signoutEverywhereFailed');
+        return;
+      }
+      setSession(null);
+      navigate('/signin', { replace: true });
+    } }, t('auth.signoutEverywhere'))), everywhereStatus);
 
   const pushBox = h('div', { id: 'push-box' });
   section.append(h('h2', {}, t('push.title')), h('p', {}, t('push.explain')), pushBox);
