@@ -43,6 +43,8 @@ type Config struct {
 	TombstoneDays int
 	// RetentionYears is how long closed requests keep personal data before anonymisation.
 	RetentionYears int
+	// Payments is the cashless-fee configuration (rails per currency), see city_payments.go.
+	Payments PaymentConfig
 }
 
 // Default returns the embedded demo city.
@@ -62,6 +64,7 @@ func Default() Config {
 		PushSubject:    "ops@civicdesk.example",
 		TombstoneDays:  90,
 		RetentionYears: 5,
+		Payments:       PaymentProfiles["it"],
 	}
 }
 
@@ -121,6 +124,12 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if err := num("CIVICDESK_RETENTION_YEARS", &c.RetentionYears); err != nil {
 		return c, err
 	}
+
+	pay, err := paymentsFromLookup(lookup)
+	if err != nil {
+		return c, err
+	}
+	c.Payments = pay
 
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
