@@ -127,13 +127,13 @@ func TestOCRVectors(t *testing.T) {
 
 func TestIBANValidate(t *testing.T) {
 	for _, ok := range []string{
-		"EE382200221020145685",          // research §1.1
-		"GB82 WEST 1234 5698 7654 32",   // ISO 13616 example
-		"HU42117730161111101800000000",  // ECBS example
-		"SE4550000000058398257466",      // ECBS example
-		"IT60X0542811101000000123456",   // ECBS example
-		"de89 3704 0044 0532 0130 00",   // lowercase and spaces
-		"EE471000001020145685",          // research §2.2 debtor
+		"EE382200221020145685",         // research §1.1
+		"GB82 WEST 1234 5698 7654 32",  // ISO 13616 example
+		"HU42117730161111101800000000", // ECBS example
+		"SE4550000000058398257466",     // ECBS example
+		"IT60X0542811101000000123456",  // ECBS example
+		"de89 3704 0044 0532 0130 00",  // lowercase and spaces
+		"EE471000001020145685",         // research §2.2 debtor
 	} {
 		if _, err := IBANValidate(ok); err != nil {
 			t.Errorf("IBANValidate(%q): %v", ok, err)

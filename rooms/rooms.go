@@ -9,6 +9,7 @@ import (
 	"civicdesk/hooks"
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
+	"civicdesk/payments"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
@@ -27,6 +28,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	receipts.Register(app, rootCmd)
 	push.Register(app)
 	mobileapi.Register(app)
+	payments.Register(app, rootCmd)
 	jobs.Register(app)
 	demo.Register(app, rootCmd)
 	pbpublic.Register(app)
