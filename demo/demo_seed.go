@@ -140,6 +140,9 @@ func Seed(app core.App) ([]Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed demo city: %w", err)
 	}
+	if err := seedPayments(app); err != nil {
+		return nil, err
+	}
 	return accounts, nil
 }
 

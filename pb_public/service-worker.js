@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'db7184f66b616400';
+const VERSION = '61ada4237e3a21da';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
@@ -28,6 +28,7 @@ const SHELL = [
   '/app/tus.js',
   '/app/views/auth.js',
   '/app/views/file.js',
+  '/app/views/pay.js',
   '/app/views/receipts.js',
   '/app/views/requests.js',
   '/app/views/settings.js',
