@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { startServer, binary, api } from './lib/server.js';
 import { launch, signUp, serverReceipts, waitFor } from './lib/pwa.js';
 
@@ -15,6 +16,16 @@ let srv;
 let b;
 before(async () => { srv = await startServer(); b = await launch(); });
 after(async () => { await b?.close(); await srv?.stop(); });
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function axe(page) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+}
 
 const IBAN = 'IT60X0542811101000000123456'; // the demo city's account (city profile "it")
 
@@ -56,6 +67,14 @@ test('pay a parking permit: QR offline, statement import, receipt in the wallet 
   assert.equal(await page.textContent('#fee-state'), 'To pay');
   const alt = await page.getAttribute('#fee-qr', 'alt');
   assert.ok(alt.includes('Comune di Genova') && alt.includes(ref.slice(0, 4)), `QR text alternative: ${alt}`);
+
+  // accessible in every language; the copy buttons name what they copy
+  for (const l of ['it', 'sv', 'et', 'hu', 'en']) {
+    await page.selectOption('#lang-select', l);
+    await page.waitForFunction((x) => document.documentElement.lang === x && !document.getElementById('main').hasAttribute('aria-busy') && document.querySelector('#fee-qr'), l);
+    assert.deepEqual(await axe(page), [], `axe on the Pay view [${l}]`);
+  }
+  assert.ok((await page.getAttribute('#copy-reference', 'aria-label')).includes('Reference'));
 
   // offline, after a reload: still there, from IndexedDB
   await context.setOffline(true);

@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '61ada4237e3a21da';
+const VERSION = 'f8aba795df4b522e';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

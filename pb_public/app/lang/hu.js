@@ -213,7 +213,7 @@ export default {
   "pay.reference": "Közlemény",
   "pay.referenceHint": "A közleményt mindig pontosan adja meg: ez alapján azonosítja a város a befizetést.",
   "pay.copy": "Másolás",
-  "pay.copyLabel": "{what} másolása",
+  "pay.copyLabel": "Másolás: {what}",
   "pay.copied": "{what} kimásolva.",
   "pay.copyFailed": "Itt nem lehet másolni: jelölje ki a szöveget.",
 };
