@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"civicdesk/city"
 	mobileapi "civicdesk/mobile-api"
 	"civicdesk/payments"
 	"civicdesk/receipts"
@@ -585,9 +586,22 @@ func TestAccessMatrix(t *testing.T) {
 	if err := w.App.Save(svc); err == nil || !strings.Contains(err.Error(), "currency") {
 		t.Fatalf("fee without currency: %v", err)
 	}
+	svc.Set("currency", "XYZ")
+	if err := w.App.Save(svc); err == nil || !strings.Contains(err.Error(), "currency") {
+		t.Fatalf("fee in an unknown currency: %v", err)
+	}
+	// a currency the city has no rail for: saved, but filing names the problem
 	svc.Set("currency", "SEK")
-	if err := w.App.Save(svc); err == nil || !strings.Contains(err.Error(), "SEK") {
-		t.Fatalf("fee in a currency without a rail: %v", err)
+	svc.Set("fee_mode", "on_filing")
+	if err := w.App.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	col, _ := w.App.FindCollectionByNameOrId("requests")
+	rec := core.NewRecord(col)
+	rec.Load(map[string]any{"service": svc.Id, "citizen": w.CitizenA.Id, "answers": map[string]any{"purpose": "bank", "copies": 1, "delivery": "digital"}})
+	workflow.AttachActor(rec, workflow.Actor{Kind: workflow.ActorCitizen, ID: w.CitizenA.Id})
+	if err := w.App.Save(rec); err == nil || !strings.Contains(err.Error(), "SEK") {
+		t.Fatalf("filing with a fee in SEK in a EUR city: %v", err)
 	}
 	var body map[string]any
 	_ = json.Unmarshal([]byte("{}"), &body)
@@ -621,5 +635,58 @@ func TestPullDeliversFeeInstruction(t *testing.T) {
 	}
 	if find(w.CitizenB) != nil {
 		t.Fatal("another citizen pulled the fee")
+	}
+}
+
+// TestEachPartnerCountryPays is the issue's "done when": in each partner
+// country's demo configuration a citizen's fee gets that country's payment
+// code, the city's statement pays it, and a payment receipt is issued.
+func TestEachPartnerCountryPays(t *testing.T) {
+	cases := []struct {
+		profile, currency, qrKind, qrPrefix, method string
+	}{
+		{"it", "EUR", "epc", "BCD\n002\n", "sct"},
+		{"et", "EUR", "epc", "BCD\n002\n", "sct"},
+		{"sv", "SEK", "swish", "C1237856901;", "bankgiro"},
+		{"hu", "HUF", "hct", "HCT\n001\n1\n", "hct"},
+		{"en", "GBP", "", "", "uk_fps"},
+	}
+	for _, c := range cases {
+		t.Run(c.profile, func(t *testing.T) {
+			cfg := city.Default()
+			cfg.Payments = city.PaymentProfiles[c.profile]
+			w := testkit.NewApp(t, testkit.WithCity(cfg))
+			req := fileCertificate(t, w, w.CitizenA)
+			fee := feeOf(t, w.App, req.Id)
+			var in payments.Instruction
+			_ = fee.UnmarshalJSONField("instruction", &in)
+			if fee.GetString("currency") != c.currency || in.QRKind != c.qrKind || !strings.HasPrefix(in.QR, c.qrPrefix) || in.Text == "" {
+				t.Fatalf("fee %s %d, instruction %+v", fee.GetString("currency"), fee.GetInt("amount"), in)
+			}
+			if _, err := payments.ValidateReference(fee.GetString("scheme"), fee.GetString("reference")); err != nil {
+				t.Fatal(err)
+			}
+			rail := cfg.Payments.Rails[c.currency]
+			acct := "<IBAN>" + rail.IBAN + "</IBAN>"
+			if rail.IBAN == "" {
+				acct = "<Othr><Id>" + strings.ReplaceAll(rail.SortCode, "-", "") + rail.AccountNumber + "</Id></Othr>"
+			}
+			amount := payments.FormatAmount(int64(fee.GetInt("amount")), c.currency)
+			xml := `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn><Ntfctn><Id>N-` + c.profile + `</Id><Acct><Id>` + acct + `</Id></Acct>
+<Ntry><Amt Ccy="` + c.currency + `">` + amount + `</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt><AcctSvcrRef>X-` + c.profile + `</AcctSvcrRef>
+<NtryDtls><TxDtls><RmtInf><Ustrd>` + fee.GetString("reference") + `</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Ntfctn></BkToCstmrDbtCdtNtfctn></Document>`
+			res, err := payments.Import(w.App, strings.NewReader(xml), "n.xml", workflow.System)
+			if err != nil || res.Matched != 1 {
+				t.Fatalf("import: %+v %v", res, err)
+			}
+			rc, err := w.App.FindFirstRecordByFilter("receipts", "request = {:r} && kind = 'payment'", dbx.Params{"r": req.Id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := receipts.Of(w.App).Verify(rc.GetString("code"))
+			if !v.Valid || v.Claims.Currency != c.currency || v.Claims.Method != c.method {
+				t.Fatalf("receipt %+v", v.Claims)
+			}
+		})
 	}
 }

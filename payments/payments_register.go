@@ -49,6 +49,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 			if err := CheckConfig(city.Of(se.App).Payments); err != nil {
 				return fmt.Errorf("civicdesk payments: %w", err)
 			}
+			warnUnpayableServices(se.App)
 			for _, stmt := range changelog.ChildTriggersSQL(collFees) {
 				if _, err := se.App.DB().NewQuery(stmt).Execute(); err != nil {
 					return fmt.Errorf("civicdesk payments: fee change triggers: %w", err)
@@ -236,9 +237,11 @@ func validateServiceFee(e *core.RecordEvent) error {
 	if cur == "" {
 		return validation.Errors{"currency": validation.NewError("validation_fee_currency", "A service with a fee needs its currency (ISO 4217, e.g. EUR).")}
 	}
-	if _, err := city.Of(e.App).Payments.RailFor(cur); err != nil {
+	if _, err := CurrencyExponent(cur); err != nil {
 		return validation.Errors{"currency": validation.NewError("validation_fee_currency", err.Error())}
 	}
+	// a currency without a rail is allowed here (a city may configure the rail
+	// later); filing then fails with a message naming it, and serve logs it
 	if mode == ModeOnFiling && svc.GetInt("fee") <= 0 {
 		return validation.Errors{"fee": validation.NewError("validation_fee_amount", "A fee due on filing needs an amount in minor units.")}
 	}
@@ -249,4 +252,22 @@ func validateServiceFee(e *core.RecordEvent) error {
 // (the system cancels only what a citizen could: a request still received).
 func canCancel(status string) bool {
 	return workflow.CanTransition(workflow.System, status, workflow.StatusCancelled) == nil
+}
+
+// warnUnpayableServices logs services whose fee currency has no rail: filing
+// them fails until the city configures one.
+func warnUnpayableServices(app core.App) {
+	svcs, err := app.FindAllRecords(collServices)
+	if err != nil {
+		return
+	}
+	pay := city.Of(app).Payments
+	for _, s := range svcs {
+		if feeMode(s) == ModeNone || !s.GetBool("active") {
+			continue
+		}
+		if _, err := pay.RailFor(s.GetString("currency")); err != nil {
+			app.Logger().Warn("payments: service "+s.GetString("code")+" cannot take its fee", "error", err.Error())
+		}
+	}
 }
