@@ -384,7 +384,7 @@ func TestManualPaymentGoesThroughTheLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, _ := receipts.Of(w.App).Verify(rc.GetString("code"))
-	if !v.Valid || v.Claims.Method != "counter" || v.Claims.FeeID != fee.Id {
+	if !v.Valid || v.Claims.Method != "counter" || v.Claims.FeeID != fee.Id || v.Claims.PaymentRef != "CASH-0042" {
 		t.Fatalf("%+v", v.Claims)
 	}
 	if n := count(t, w.App, "SELECT COUNT(*) FROM receipts WHERE request = {:r} AND kind = 'payment'", dbx.Params{"r": req.Id}); n != 1 {

@@ -163,7 +163,11 @@ func onManualPayment(e *workflow.Event) error {
 	if err != nil {
 		return err
 	}
-	workflow.AttachPayment(e.Request, paymentOf(fee, after, &entry))
+	p := paymentOf(fee, after, &entry)
+	if ref := e.Request.GetString("payment_ref"); ref != "" {
+		p.Reference = ref // the clerk's reference (a counter receipt, an IUV) is the payment's
+	}
+	workflow.AttachPayment(e.Request, p)
 	return e.Next()
 }
 
