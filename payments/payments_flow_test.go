@@ -2,6 +2,9 @@ package payments_test
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"civicdesk/city"
 	mobileapi "civicdesk/mobile-api"
 	"civicdesk/payments"
+	"civicdesk/push"
 	"civicdesk/receipts"
 	"civicdesk/testkit"
 	"civicdesk/workflow"
@@ -154,6 +158,7 @@ func state(t testing.TB, app core.App, fee *core.Record) string {
 
 func TestImportStatementV02(t *testing.T) {
 	w := testkit.NewApp(t)
+	subscribe(t, w.App, w.CitizenA)
 	vars, fees := statementVars(t, w, "S1")
 	file := fill(t, "camt053_v02.xml", vars)
 
@@ -203,9 +208,9 @@ func TestImportStatementV02(t *testing.T) {
 	if vC.Claims.AmountDue == nil || *vC.Claims.AmountDue != 52 || *vC.Claims.Amount != 152 {
 		t.Fatalf("over payment claims %+v", vC.Claims)
 	}
-	// a push to the citizen is queued with the receipt
-	if n := count(t, w.App, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'push_outbox'", nil); n == 0 {
-		t.Log("no push outbox table")
+	// a push to the citizen is queued with the payment receipt, in the import's transaction
+	if n := count(t, w.App, "SELECT COUNT(*) FROM push_outbox WHERE request = {:r} AND kind = 'receipt' AND payload LIKE '%payment%'", dbx.Params{"r": reqA}); n != 1 {
+		t.Fatalf("%d payment receipt pushes queued for fee A's citizen", n)
 	}
 
 	// the same file again changes nothing
@@ -688,5 +693,23 @@ func TestEachPartnerCountryPays(t *testing.T) {
 				t.Fatalf("receipt %+v", v.Claims)
 			}
 		})
+	}
+}
+
+// subscribe gives citizen one push subscription (a valid P-256 key).
+func subscribe(t testing.TB, app core.App, citizen *core.Record) {
+	t.Helper()
+	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, _ := app.FindCollectionByNameOrId(push.CollectionSubscriptions)
+	rec := core.NewRecord(col)
+	rec.Set("citizen", citizen.Id)
+	rec.Set("endpoint", "https://fcm.googleapis.com/fcm/send/payments-test")
+	rec.Set("keys", push.SubscriptionKeys{P256dh: base64.RawURLEncoding.EncodeToString(priv.PublicKey().Bytes()), Auth: base64.RawURLEncoding.EncodeToString(make([]byte, 16))})
+	rec.Set("lang", "en")
+	if err := app.Save(rec); err != nil {
+		t.Fatal(err)
 	}
 }
