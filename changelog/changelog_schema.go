@@ -60,19 +60,27 @@ func schemaSQL() []string {
 		END`,
 	}
 	for _, child := range []string{"request_events", "receipts"} {
-		stmts = append(stmts,
-			fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS [[changes_%[1]s_ins]] AFTER INSERT ON [[%[1]s]] BEGIN
-				INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('%[1]s', NEW.[[id]], 'put', %[2]s);
-			END`, child, fmt.Sprintf(citizenOfRequest, "NEW")),
-			fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS [[changes_%[1]s_upd]] AFTER UPDATE ON [[%[1]s]] BEGIN
-				INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('%[1]s', NEW.[[id]], 'put', %[2]s);
-			END`, child, fmt.Sprintf(citizenOfRequest, "NEW")),
-			fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS [[changes_%[1]s_del]] AFTER DELETE ON [[%[1]s]] BEGIN
-				INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('%[1]s', OLD.[[id]], 'del', %[2]s);
-			END`, child, fmt.Sprintf(citizenOfRequest, "OLD")),
-		)
+		stmts = append(stmts, ChildTriggersSQL(child)...)
 	}
 	return stmts
+}
+
+// ChildTriggersSQL returns the triggers that log every insert, update and
+// delete of child (a table with a `request` column) to the change sequence
+// under the request's citizen. Rooms whose records sync to the phone (fees)
+// create them for their own tables; idempotent.
+func ChildTriggersSQL(child string) []string {
+	return []string{
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS [[changes_%[1]s_ins]] AFTER INSERT ON [[%[1]s]] BEGIN
+				INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('%[1]s', NEW.[[id]], 'put', %[2]s);
+			END`, child, fmt.Sprintf(citizenOfRequest, "NEW")),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS [[changes_%[1]s_upd]] AFTER UPDATE ON [[%[1]s]] BEGIN
+				INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('%[1]s', NEW.[[id]], 'put', %[2]s);
+			END`, child, fmt.Sprintf(citizenOfRequest, "NEW")),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS [[changes_%[1]s_del]] AFTER DELETE ON [[%[1]s]] BEGIN
+				INSERT INTO [[changes]] ([[collection]], [[record_id]], [[op]], [[citizen]]) VALUES ('%[1]s', OLD.[[id]], 'del', %[2]s);
+			END`, child, fmt.Sprintf(citizenOfRequest, "OLD")),
+	}
 }
 
 // EnsureSchema creates the change table and its triggers if missing. The

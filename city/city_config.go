@@ -48,6 +48,8 @@ type Config struct {
 	// CORSOrigins are origins besides PublicURL's whose browsers may call the API
 	// (e.g. the city's website embedding a status widget); see docs/security.md.
 	CORSOrigins []string
+	// Payments is the cashless-fee configuration (rails per currency), see city_payments.go.
+	Payments PaymentConfig
 }
 
 // Default returns the embedded demo city.
@@ -68,6 +70,7 @@ func Default() Config {
 		TombstoneDays:  90,
 		RetentionYears: 5,
 		Jurisdiction:   "genova.demo.civicdesk.example",
+		Payments:       PaymentProfiles["it"],
 	}
 }
 
@@ -129,6 +132,12 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if err := num("CIVICDESK_RETENTION_YEARS", &c.RetentionYears); err != nil {
 		return c, err
 	}
+
+	pay, err := paymentsFromLookup(lookup)
+	if err != nil {
+		return c, err
+	}
+	c.Payments = pay
 
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {

@@ -143,6 +143,9 @@ func Seed(app core.App) ([]Account, error) {
 	if err := seedWeeks(app, accounts); err != nil {
 		return nil, fmt.Errorf("seed demo history: %w", err)
 	}
+	if err := seedPayments(app); err != nil {
+		return nil, err
+	}
 	return accounts, nil
 }
 

@@ -45,6 +45,20 @@ func DefaultJobs() []Job {
 	}
 }
 
+const extraStoreKey = "civicdesk.jobs.extra"
+
+// AddJob schedules a room's own job on app's scheduler (rooms call it from
+// Register, before serve starts the scheduler), so jobs/ needs no import of them.
+func AddJob(app core.App, j Job) {
+	app.Store().Set(extraStoreKey, append(Extra(app), j))
+}
+
+// Extra returns the jobs rooms added with AddJob.
+func Extra(app core.App) []Job {
+	jobs, _ := app.Store().Get(extraStoreKey).([]Job)
+	return append([]Job(nil), jobs...)
+}
+
 // Options configures a Scheduler. Zero values take the defaults.
 type Options struct {
 	// Now is the clock the jobs read (tests inject one).
@@ -69,7 +83,7 @@ func NewScheduler(app core.App, opts Options) (*Scheduler, error) {
 		opts.Now = time.Now
 	}
 	if opts.Jobs == nil {
-		opts.Jobs = DefaultJobs()
+		opts.Jobs = append(DefaultJobs(), Extra(app)...)
 	}
 	loc := city.Of(app).Location
 	if loc == nil {

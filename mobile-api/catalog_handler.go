@@ -29,6 +29,7 @@ type catalogService struct {
 	Photos      string         `json:"photos"`
 	Fee         int            `json:"fee"`
 	Currency    string         `json:"currency"`
+	FeeMode     string         `json:"feeMode,omitempty"` // payments: on_filing, assessed (then Fee is only indicative), none
 	SLAHours    int            `json:"slaHours"`
 	Fields      []catalogField `json:"fields"`
 }
@@ -140,7 +141,7 @@ func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) 
 			Group:       localizedText(s, "group", lang, cfg.DefaultLang),
 			Keywords:    s.GetString("keywords"), Department: s.GetString("department"),
 			Location: s.GetString("location"), Photos: s.GetString("photos"),
-			Fee: s.GetInt("fee"), Currency: s.GetString("currency"), SLAHours: s.GetInt("sla_hours"),
+			Fee: s.GetInt("fee"), Currency: s.GetString("currency"), FeeMode: s.GetString("fee_mode"), SLAHours: s.GetInt("sla_hours"),
 			Fields: []catalogField{},
 		}
 		for _, f := range form {

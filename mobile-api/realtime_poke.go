@@ -13,7 +13,7 @@ import (
 const TopicPrefix = "sync/"
 
 // pokeCollections are the collections whose changes the app pulls.
-var pokeCollections = []string{"requests", "request_events", "receipts"}
+var pokeCollections = []string{"requests", "request_events", "receipts", "fees"}
 
 // pokeAfterCommit tells the citizens a committed record change concerns to pull.
 // It runs in OnRecordAfter*Success, i.e. after the commit: a poke never

@@ -263,7 +263,7 @@ type resetCursor struct {
 }
 
 // resetStages are the collections listed by a reset, in order.
-var resetStages = []string{"requests", "request_events", "receipts"}
+var resetStages = []string{"requests", "request_events", "receipts", "fees"}
 
 func (c resetCursor) String() string {
 	return fmt.Sprintf("r%d.%d.%s", c.high, c.stage, c.after)
@@ -352,6 +352,8 @@ func (r *reader) visibleIDs(coll, after string, limit int) ([]string, error) {
 		q = "SELECT [[e.id]] FROM [[request_events]] e JOIN [[requests]] r ON [[r.id]] = [[e.request]] WHERE [[r.citizen]] = {:c} AND [[e.public]] = TRUE AND [[e.id]] > {:after} ORDER BY [[e.id]] LIMIT {:limit}"
 	case "receipts":
 		q = "SELECT [[x.id]] FROM [[receipts]] x JOIN [[requests]] r ON [[r.id]] = [[x.request]] WHERE [[r.citizen]] = {:c} AND [[x.id]] > {:after} ORDER BY [[x.id]] LIMIT {:limit}"
+	case "fees": // payments room: the fee with its payment instruction, shown offline
+		q = "SELECT [[f.id]] FROM [[fees]] f JOIN [[requests]] r ON [[r.id]] = [[f.request]] WHERE [[r.citizen]] = {:c} AND [[f.id]] > {:after} ORDER BY [[f.id]] LIMIT {:limit}"
 	}
 	var ids []string
 	if err := r.db.NewQuery(q).Bind(dbx.Params{"c": r.citizen, "after": after, "limit": limit}).Column(&ids); err != nil {

@@ -44,7 +44,38 @@ func (r *reader) loadStates(ids map[string][]string) (map[string]map[string]any,
 			out["receipts/"+rc.Id] = exportReceipt(rc)
 		}
 	}
+	if feeIDs := ids["fees"]; len(feeIDs) > 0 {
+		recs, err := r.records("fees", "SELECT f.* FROM [[fees]] f JOIN [[requests]] r ON [[r.id]] = [[f.request]] WHERE [[r.citizen]] = {:c} AND [[f.id]] IN ("+placeholders(len(feeIDs))+")", feeIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range recs {
+			out["fees/"+f.Id] = exportFee(f)
+		}
+	}
 	return out, nil
+}
+
+// exportFee shapes a fee for the app: amount, state and the payment
+// instruction (QR payload and copyable text), so the Pay view works offline.
+func exportFee(f *core.Record) map[string]any {
+	var instruction any
+	_ = f.UnmarshalJSONField("instruction", &instruction)
+	return map[string]any{
+		"id":              f.Id,
+		"request":         f.GetString("request"),
+		"amount":          f.GetInt("amount"),
+		"currency":        f.GetString("currency"),
+		"reference":       f.GetString("reference"),
+		"state":           f.GetString("state"),
+		"paid_amount":     f.GetInt("paid_amount"),
+		"refunded_amount": f.GetInt("refunded_amount"),
+		"due_at":          f.GetString("due_at"),
+		"paid_at":         f.GetString("paid_at"),
+		"instruction":     instruction,
+		"qr":              "/api/payments/fees/" + url.PathEscape(f.Id) + "/qr.png",
+		"updated":         f.GetString("updated"),
+	}
 }
 
 // placeholders returns "{:p0}, {:p1}, ..." for n bound ids.

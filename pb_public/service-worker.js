@@ -28,6 +28,7 @@ const SHELL = [
   '/app/tus.js',
   '/app/views/auth.js',
   '/app/views/file.js',
+  '/app/views/pay.js',
   '/app/views/receipts.js',
   '/app/views/requests.js',
   '/app/views/settings.js',

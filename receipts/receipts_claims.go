@@ -62,7 +62,30 @@ type Claims struct {
 	Currency   string
 	PaymentRef string
 	Holder     []byte
+	// Payment extension (keys 9-15, research/payments.md §5.5), on payment
+	// receipts issued from the fee ledger; all optional.
+	Pay *PaymentClaims
 }
+
+// PaymentClaims are the payment receipt's extension claims (docs/receipts.md §3).
+type PaymentClaims struct {
+	Kind      int     // 9: 2 payment receipt, 3 refund receipt
+	Method    int     // 10: 1 SCT … 9 counter
+	PaidAt    int64   // 11: epoch seconds (booking date for bank credits)
+	FeeID     string  // 12: the fee's record id
+	Evidence  []byte  // 13: first 8 bytes of SHA-256 of the evidence id
+	AmountDue *uint64 // 14: what the fee asked, when it differs from the amount paid
+}
+
+// Payment receipt kinds (claim 9) and the limits of the extension.
+const (
+	PayKindRequest = 1
+	PayKindPayment = 2
+	PayKindRefund  = 3
+	MaxMethod      = 9
+	MaxFeeIDLen    = 15
+	EvidenceSize   = 8
+)
 
 // Kind derives the receipt kind from the claims: payment when an amount is
 // present, otherwise the status at issue (received or resolved).
@@ -91,6 +114,12 @@ type receiptClaim struct {
 	Currency   string  `cbor:"6,keyasint,omitempty"`
 	PaymentRef string  `cbor:"7,keyasint,omitempty"`
 	Holder     []byte  `cbor:"8,keyasint,omitempty"`
+	PayKind    int     `cbor:"9,keyasint,omitempty"`
+	Method     int     `cbor:"10,keyasint,omitempty"`
+	PaidAt     int64   `cbor:"11,keyasint,omitempty"`
+	FeeID      string  `cbor:"12,keyasint,omitempty"`
+	Evidence   []byte  `cbor:"13,keyasint,omitempty"`
+	AmountDue  *uint64 `cbor:"14,keyasint,omitempty"`
 }
 
 var (
@@ -165,10 +194,30 @@ func (c *Claims) Validate() error {
 		return fmt.Errorf("holder: want %d bytes, got %d", HolderTagSize, len(c.Holder))
 	}
 	if c.Amount == nil {
-		if c.Currency != "" || c.PaymentRef != "" {
-			return errors.New("currency and payment reference need an amount")
+		if c.Currency != "" || c.PaymentRef != "" || c.Pay != nil {
+			return errors.New("currency, payment reference and payment claims need an amount")
 		}
 		return nil
+	}
+	if p := c.Pay; p != nil {
+		if p.Kind != PayKindPayment && p.Kind != PayKindRefund {
+			return fmt.Errorf("payment kind %d: want %d (payment) or %d (refund)", p.Kind, PayKindPayment, PayKindRefund)
+		}
+		if p.Method < 0 || p.Method > MaxMethod {
+			return fmt.Errorf("payment method %d: want 1-%d", p.Method, MaxMethod)
+		}
+		if p.PaidAt < 0 {
+			return errors.New("paid_at: want a time after 1970")
+		}
+		if len(p.FeeID) > MaxFeeIDLen {
+			return fmt.Errorf("fee id: at most %d characters", MaxFeeIDLen)
+		}
+		if p.Evidence != nil && len(p.Evidence) != EvidenceSize {
+			return fmt.Errorf("evidence tag: want %d bytes", EvidenceSize)
+		}
+		if p.AmountDue != nil && *p.AmountDue > MaxAmount {
+			return fmt.Errorf("amount due: at most %d minor units", uint64(MaxAmount))
+		}
 	}
 	if *c.Amount > MaxAmount {
 		return fmt.Errorf("amount: at most %d minor units", uint64(MaxAmount))
@@ -196,6 +245,10 @@ func (c *Claims) MarshalPayload() ([]byte, error) {
 			Amount: c.Amount, Currency: c.Currency, PaymentRef: c.PaymentRef, Holder: c.Holder,
 		},
 	}
+	if pc := c.Pay; pc != nil {
+		p.Receipt.PayKind, p.Receipt.Method, p.Receipt.PaidAt = pc.Kind, pc.Method, pc.PaidAt
+		p.Receipt.FeeID, p.Receipt.Evidence, p.Receipt.AmountDue = pc.FeeID, pc.Evidence, pc.AmountDue
+	}
 	b, err := encMode.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode claims: %w", err)
@@ -213,6 +266,10 @@ func UnmarshalPayload(b []byte) (*Claims, error) {
 		Issuer: p.Iss, IssuedAt: time.Unix(p.Iat, 0).UTC(), CTI: p.Cti,
 		Version: p.Receipt.Version, Number: p.Receipt.Number, Service: p.Receipt.Service, Status: p.Receipt.Status,
 		Amount: p.Receipt.Amount, Currency: p.Receipt.Currency, PaymentRef: p.Receipt.PaymentRef, Holder: p.Receipt.Holder,
+	}
+	r := p.Receipt
+	if r.PayKind != 0 || r.Method != 0 || r.PaidAt != 0 || r.FeeID != "" || r.Evidence != nil || r.AmountDue != nil {
+		c.Pay = &PaymentClaims{Kind: r.PayKind, Method: r.Method, PaidAt: r.PaidAt, FeeID: r.FeeID, Evidence: r.Evidence, AmountDue: r.AmountDue}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -24,24 +24,44 @@ const QRLevel = qrcode.High
 // QuietZoneModules is the white border around the symbol (ISO/IEC 18004 minimum).
 const QuietZoneModules = 4
 
-// QRVersion returns the QR version a code needs at level Q.
-func QRVersion(code string) (int, error) {
+// MaxQRVersion is the largest symbol a receipt may need (69×69 modules).
+const MaxQRVersion = 13
+
+// newQR encodes code at level Q, or at level M (15 %) when Q would need more
+// than version 13: a payment receipt from the ledger carries up to 60 Base45
+// characters of payment claims more (docs/receipts.md "Size budget").
+func newQR(code string) (*qrcode.QRCode, error) {
 	q, err := qrcode.New(code, QRLevel)
 	if err != nil {
-		return 0, fmt.Errorf("qr: %w", err)
+		return nil, fmt.Errorf("qr: %w", err)
+	}
+	if q.VersionNumber > MaxQRVersion {
+		if q, err = qrcode.New(code, qrcode.Medium); err != nil {
+			return nil, fmt.Errorf("qr: %w", err)
+		}
+	}
+	return q, nil
+}
+
+// QRVersion returns the QR version a code's image uses (level Q, or M for
+// codes that do not fit version 13 at Q).
+func QRVersion(code string) (int, error) {
+	q, err := newQR(code)
+	if err != nil {
+		return 0, err
 	}
 	return q.VersionNumber, nil
 }
 
-// QRPNG renders code as a level-Q QR code PNG with a 4-module quiet zone and
+// QRPNG renders code as a level-Q (or M, see newQR) QR code PNG with a 4-module quiet zone and
 // ppm pixels per module (MinModulePixels..MaxModulePixels), black on white.
 func QRPNG(code string, ppm int) ([]byte, error) {
 	if ppm < MinModulePixels || ppm > MaxModulePixels {
 		return nil, fmt.Errorf("qr: %d pixels per module, want %d-%d", ppm, MinModulePixels, MaxModulePixels)
 	}
-	q, err := qrcode.New(code, QRLevel)
+	q, err := newQR(code)
 	if err != nil {
-		return nil, fmt.Errorf("qr: %w", err)
+		return nil, err
 	}
 	return encodeBitmapPNG(q.Bitmap(), ppm) // the bitmap includes go-qrcode's 4-module quiet zone
 }

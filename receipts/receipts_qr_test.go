@@ -34,6 +34,18 @@ func worstClaims(kind string) *receipts.Claims {
 	return c
 }
 
+// worstLedgerPayment is a payment receipt from the fee ledger with every
+// extension claim at its cap (docs/receipts.md keys 9-14).
+func worstLedgerPayment() *receipts.Claims {
+	c := worstClaims(receipts.KindPayment)
+	c.Pay = &receipts.PaymentClaims{
+		Kind: receipts.PayKindPayment, Method: receipts.MaxMethod, PaidAt: c.IssuedAt.Unix(),
+		FeeID: strings.Repeat("f", receipts.MaxFeeIDLen), Evidence: bytes.Repeat([]byte{0xff}, receipts.EvidenceSize),
+		AmountDue: u64(receipts.MaxAmount),
+	}
+	return c
+}
+
 // TestSizeBudget pins docs/receipts.md "Size budget": with every field at its
 // cap, received and resolved receipts stay within 300 Base45 characters and
 // payment receipts within 348; all fit a version 13 QR code at level Q.
@@ -47,10 +59,14 @@ func TestSizeBudget(t *testing.T) {
 		{receipts.KindReceived, 300, 13},
 		{receipts.KindResolved, 300, 13},
 		{receipts.KindPayment, 348, 13},
+		{"ledger payment", 420, 13},
 	}
 	for _, s := range scenarios {
 		t.Run(s.kind, func(t *testing.T) {
 			c := worstClaims(s.kind)
+			if s.kind == "ledger payment" {
+				c = worstLedgerPayment()
+			}
 			ks, err := receipts.OpenKeyStore(dir, c.Issuer)
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +80,7 @@ func TestSizeBudget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d Base45 characters, QR version %d-Q", s.kind, n, v)
+			t.Logf("%s: %d Base45 characters, QR version %d", s.kind, n, v)
 			if n > s.maxBase45 || v > s.maxVersion {
 				t.Fatalf("%d characters (max %d), version %d (max %d)", n, s.maxBase45, v, s.maxVersion)
 			}
@@ -96,8 +112,11 @@ func TestQRRoundTrip(t *testing.T) {
 	}
 	set := current(t, openStore(t, t.TempDir()))
 	codes := []string{signFixed(t, set)}
-	for _, kind := range []string{receipts.KindReceived, receipts.KindPayment} {
+	for _, kind := range []string{receipts.KindReceived, receipts.KindPayment, "ledger payment"} {
 		c := worstClaims(kind)
+		if kind == "ledger payment" {
+			c = worstLedgerPayment()
+		}
 		ks, _ := receipts.OpenKeyStore(t.TempDir(), c.Issuer)
 		code, err := receipts.Sign(c, current(t, ks).Active())
 		if err != nil {

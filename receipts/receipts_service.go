@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"civicdesk/city"
+	"civicdesk/workflow"
 
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -105,6 +106,9 @@ func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Re
 		c.Amount = &amount
 		c.Currency = req.GetString("currency")
 		c.PaymentRef = req.GetString("payment_ref")
+		if p := workflow.PaymentOf(req); p != nil {
+			applyPayment(c, p)
+		}
 	}
 	code, err := Sign(c, key)
 	if err != nil {
@@ -151,6 +155,13 @@ type ClaimsJSON struct {
 	Currency   string  `json:"currency,omitempty"`
 	PaymentRef string  `json:"paymentRef,omitempty"`
 	Holder     string  `json:"holder,omitempty"` // hex
+	// payment extension (keys 9-14)
+	PaymentKind string  `json:"paymentKind,omitempty"` // payment, refund
+	Method      string  `json:"method,omitempty"`      // sct, sct_inst, hct, swish, bankgiro, uk_fps, card, pagopa, counter
+	PaidAt      string  `json:"paidAt,omitempty"`      // RFC 3339 UTC
+	FeeID       string  `json:"feeId,omitempty"`
+	Evidence    string  `json:"evidence,omitempty"` // hex
+	AmountDue   *uint64 `json:"amountDue,omitempty"`
 }
 
 func claimsJSON(v *Verified) *ClaimsJSON {
@@ -163,6 +174,19 @@ func claimsJSON(v *Verified) *ClaimsJSON {
 	}
 	if c.Holder != nil {
 		out.Holder = hex.EncodeToString(c.Holder)
+	}
+	if p := c.Pay; p != nil {
+		out.PaymentKind = map[int]string{PayKindPayment: "payment", PayKindRefund: "refund"}[p.Kind]
+		if p.Method >= 1 && p.Method <= MaxMethod {
+			out.Method = MethodNames[p.Method-1]
+		}
+		if p.PaidAt > 0 {
+			out.PaidAt = time.Unix(p.PaidAt, 0).UTC().Format(time.RFC3339)
+		}
+		out.FeeID, out.AmountDue = p.FeeID, p.AmountDue
+		if p.Evidence != nil {
+			out.Evidence = hex.EncodeToString(p.Evidence)
+		}
 	}
 	return out
 }

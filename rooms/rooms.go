@@ -11,6 +11,7 @@ import (
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
 	"civicdesk/open311"
+	"civicdesk/payments"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
@@ -30,6 +31,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	receipts.Register(app, rootCmd)
 	push.Register(app)
 	mobileapi.Register(app)
+	payments.Register(app, rootCmd)
 	jobs.Register(app)
 	console.Register(app)
 	demo.Register(app, rootCmd)

@@ -45,6 +45,7 @@ export function normalize(raw, lang, offline) {
       photos: s.photos || 'none',
       fee: Number(s.fee) || 0,
       currency: s.currency || '',
+      feeMode: s.feeMode || (Number(s.fee) > 0 ? 'on_filing' : 'none'), // payments
       fields: (Array.isArray(s.fields) ? s.fields : []).slice().sort((a, b) => (a.order ?? 0) - (b.order ?? 0)),
     };
   });

@@ -4,11 +4,12 @@
 // Stores: meta (key/value: clientID, nextMutationID, cursor, lastMutationID...),
 // outbox (mutations by id), attachments (photos as ArrayBuffer, by attachmentId),
 // requests / events / receipts (what pull delivered, plus local pending rows),
-// qr (receipt id -> cached QR PNG bytes). The catalogue (no personal data) lives
+// qr (receipt id -> cached QR PNG bytes; "fee:" + fee id -> the payment code PNG),
+// fees (the request's fee with its payment instruction, from pull). The catalogue (no personal data) lives
 // in the `meta` store of the shared database `civicdesk`.
 
 const SHARED = 'civicdesk';
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: fees (payments)
 const conns = new Map();
 let current = null;
 
@@ -23,8 +24,15 @@ function openDB(name) {
   if (conns.has(name)) return conns.get(name);
   const opening = new Promise((resolve, reject) => {
     const req = indexedDB.open(name, DB_VERSION);
-    req.onupgradeneeded = () => {
+    req.onupgradeneeded = (ev) => {
       const db = req.result;
+      if (ev.oldVersion >= 1) {
+        // payments: a fees store; forget the cursor so the next pull is a reset that brings the fees
+        db.createObjectStore('fees', { keyPath: 'id' }).createIndex('request', 'request');
+        req.transaction.objectStore('meta').delete('cursor');
+        return;
+      }
+      db.createObjectStore('fees', { keyPath: 'id' }).createIndex('request', 'request');
       db.createObjectStore('meta');
       db.createObjectStore('outbox', { keyPath: 'id' });
       db.createObjectStore('attachments', { keyPath: 'attachmentId' }).createIndex('request', 'requestId');

@@ -17,6 +17,7 @@ const listView = view('requests', 'listView');
 const detailView = view('requests', 'detailView');
 const receiptsView = view('receipts', 'receiptsView');
 const settingsView = view('settings', 'settingsView');
+const payView = view('pay', 'payView'); // payments
 
 /** app is the shared state the views read. */
 export const app = { catalog: null, flash: null, installPrompt: null };
@@ -29,6 +30,7 @@ const ROUTES = [
   [/^\/new\/([a-z0-9_-]+)\/?$/, (m) => formView(m[1])],
   [/^\/requests\/?$/, listView, { live: true }],
   [/^\/requests\/([^/]+)\/?$/, (m) => detailView(decodeURIComponent(m[1])), { live: true }],
+  [/^\/requests\/([^/]+)\/pay\/?$/, (m) => payView(decodeURIComponent(m[1])), { live: true }], // payments
   [/^\/receipts\/?$/, receiptsView, { live: true }],
   [/^\/settings\/?$/, settingsView],
 ];

@@ -15,7 +15,7 @@ const UPLOADS = '/api/mobile/uploads/';
 const PERIOD_MS = 60_000;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 900 * 1024; // under the server's 1 MiB
-const STORES = { requests: 'requests', request_events: 'events', receipts: 'receipts' };
+const STORES = { requests: 'requests', request_events: 'events', receipts: 'receipts', fees: 'fees' };
 
 /** state is what the indicator shows; phase: idle | syncing | offline | error | auth. */
 export const state = { phase: 'idle', photo: null, error: null };
@@ -154,6 +154,7 @@ async function round() {
     await pullAll(d, id);
     if (await uploadAll(d, s.token)) await pullAll(d, id);
     await cacheQRs(d);
+    await cacheFeeQRs(d);
     failures = 0;
     state.phase = 'idle';
   } catch (err) {
@@ -277,13 +278,14 @@ async function pullAll(d, clientIDValue) {
 
 /** applyPull stores one pull page and acknowledges the outbox (exported for tests). */
 export async function applyPull(d, data) {
-  await d.tx(['meta', 'outbox', 'requests', 'events', 'receipts', 'attachments'], 'readwrite', async (t) => {
+  await d.tx(['meta', 'outbox', 'requests', 'events', 'receipts', 'attachments', 'fees'], 'readwrite', async (t) => {
     const S = (n) => t.objectStore(n);
     if (data.reset) {
       // full state follows: forget server rows, keep what only this device has
       for (const row of await p(S('requests').getAll())) if (!row._local) await p(S('requests').delete(row.id));
       await p(S('events').clear());
       await p(S('receipts').clear());
+      await p(S('fees').clear());
     }
     for (const ch of data.changes || []) {
       const store = STORES[ch.collection];
@@ -353,6 +355,23 @@ async function cacheQRs(d) {
     } catch (err) {
       if (err instanceof NetworkError) throw err;
       console.warn(`sync: QR of receipt ${r.id}:`, err.message);
+    }
+  }
+}
+
+/** cacheFeeQRs stores each open fee's payment code PNG, so the Pay view shows it offline. */
+async function cacheFeeQRs(d) {
+  for (const f of await d.getAll('fees')) {
+    if (!f.instruction || !f.instruction.qr || !['due', 'pending', 'expired'].includes(f.state)) continue;
+    const key = `fee:${f.id}:${f.updated || ''}`;
+    if (await d.get('qr', key)) continue;
+    try {
+      const res = await request('GET', f.qr || `/api/payments/fees/${encodeURIComponent(f.id)}/qr.png`, { raw: true });
+      await d.put('qr', { type: res.headers.get('Content-Type') || 'image/png', data: await res.arrayBuffer() }, key);
+      emit(true);
+    } catch (err) {
+      if (err instanceof NetworkError) throw err;
+      console.warn(`sync: payment code of fee ${f.id}:`, err.message);
     }
   }
 }

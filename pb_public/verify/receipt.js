@@ -158,6 +158,9 @@ const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))
 const isBytes = (v, len) => v instanceof Uint8Array && (len === undefined || v.length === len);
 const isText = (v, max) => typeof v === 'string' && v.length > 0 && v.length <= max;
 
+/** METHODS are the payment methods of claim 10, code 1 first. */
+export const METHODS = ['sct', 'sct_inst', 'hct', 'swish', 'bankgiro', 'uk_fps', 'card', 'pagopa', 'counter'];
+
 /** parseClaims validates a decoded CWT payload map and returns plain claims. */
 export function parseClaims(cwt) {
   if (!(cwt instanceof Map)) throw malformed('claims are not a map');
@@ -169,7 +172,8 @@ export function parseClaims(cwt) {
   if (!isText(iss, 8) || !Number.isSafeInteger(iat) || iat <= 0 || !isBytes(cti, 16) || !(r instanceof Map)) {
     throw malformed('missing or invalid iss, iat, cti or receipt claim');
   }
-  for (const k of r.keys()) if (!(Number.isInteger(k) && k >= 1 && k <= 8)) throw malformed(`unknown receipt field ${k}`);
+  // 1-8 base claims, 9-14 payment claims (docs/receipts.md); 15-31 are reserved extensions a verifier ignores
+  for (const k of r.keys()) if (!(Number.isInteger(k) && k >= 1 && k <= 31)) throw malformed(`unknown receipt field ${k}`);
   const claims = {
     iss, iat: new Date(iat * 1000), cti: hex(cti),
     version: r.get(1), number: r.get(2), service: r.get(3), status: r.get(4),
@@ -187,6 +191,22 @@ export function parseClaims(cwt) {
     if (claims.paymentRef !== undefined && !isText(claims.paymentRef, 18)) throw malformed('invalid payment reference');
   } else if (claims.currency !== undefined || claims.paymentRef !== undefined) {
     throw malformed('currency or payment reference without amount');
+  }
+  if ([9, 10, 11, 12, 13, 14].some((k) => r.has(k))) {
+    if (claims.amount === undefined) throw malformed('payment claims without amount');
+    const kind = r.get(9), method = r.get(10), paidAt = r.get(11), fee = r.get(12), ev = r.get(13), due = r.get(14);
+    if (kind !== undefined && kind !== 2 && kind !== 3) throw malformed('invalid payment kind');
+    if (method !== undefined && !(Number.isInteger(method) && method >= 1 && method <= 9)) throw malformed('invalid payment method');
+    if (paidAt !== undefined && !(Number.isSafeInteger(paidAt) && paidAt > 0)) throw malformed('invalid paid-at');
+    if (fee !== undefined && !isText(fee, 15)) throw malformed('invalid fee id');
+    if (ev !== undefined && !isBytes(ev, 8)) throw malformed('invalid evidence tag');
+    if (due !== undefined && !(Number.isSafeInteger(due) && due >= 0)) throw malformed('invalid amount due');
+    claims.paymentKind = kind === 3 ? 'refund' : 'payment';
+    claims.method = method !== undefined ? METHODS[method - 1] : undefined;
+    claims.paidAt = paidAt !== undefined ? new Date(paidAt * 1000) : undefined;
+    claims.feeId = fee;
+    claims.evidence = ev !== undefined ? hex(ev) : undefined;
+    claims.amountDue = due;
   }
   claims.kind = claims.amount !== undefined ? 'payment' : claims.status;
   return claims;

@@ -117,6 +117,12 @@ function renderResult(outcome) {
     row('issued', vars.date);
     if (c.amount !== undefined) row('amount', vars.amount);
     row('paymentRef', c.paymentRef);
+    // payment claims (keys 9-14)
+    if (c.amountDue !== undefined) row('amountDue', fmtAmount(c.amountDue, c.currency));
+    if (c.method) row('method', t(L, `method.${c.method}`));
+    if (c.paidAt) row('paidAt', fmtDate(c.paidAt));
+    row('feeId', c.feeId);
+    row('evidence', c.evidence);
     row('receiptId', c.cti);
     box.append(dl);
   }

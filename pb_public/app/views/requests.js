@@ -77,6 +77,7 @@ function eventText(ev) {
     case 'assignment': return t('ev.assignment');
     case 'photo': return t('ev.photo');
     case 'payment': return t('ev.payment');
+    case 'fee': return t('ev.fee'); // payments: assessed, waived, expired, reversed
     default: return ev.type;
   }
 }
@@ -118,6 +119,8 @@ export async function detailView(id) {
     row.address ? [h('dt', {}, t('file.address')), h('dd', {}, row.address)] : null,
     row.location && (row.location.lat || row.location.lon) ? [h('dt', {}, t('file.location')), h('dd', {}, `${Number(row.location.lat).toFixed(5)}, ${Number(row.location.lon).toFixed(5)}`)] : null,
     row.fee ? [h('dt', {}, t('req.fee')), h('dd', {}, fmtMoney(row.fee, row.currency))] : null,
+    // payments: the Pay view (amount, payment code, account and reference, offline)
+    row.fee || (svc && svc.feeMode && svc.feeMode !== 'none') ? [h('dt', {}, t('pay.title')), h('dd', {}, h('a', { href: `/requests/${encodeURIComponent(id)}/pay`, id: 'pay-link' }, t('pay.open')))] : null,
     row.status_note ? [h('dt', {}, t('req.note')), h('dd', {}, row.status_note)] : null);
 
   const answers = [];
@@ -160,7 +163,7 @@ export async function detailView(id) {
   const timeline = events.map((ev) => h('li', {},
     h('strong', {}, eventText(ev)), ' ', h('span', { class: 'muted' }, fmtDate(ev.created)),
     ev.author_type || ev.mine !== undefined ? h('span', { class: 'muted' }, ` · ${t(ev.mine || ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,
-    ev.message && (ev.type === 'comment' || ev.type === 'status') ? h('p', {}, ev.message) : null));
+    ev.message && (ev.type === 'comment' || ev.type === 'status' || ev.type === 'fee') ? h('p', {}, ev.message) : null));
   for (const m of mine.mutations.filter((x) => x.name === 'request.comment')) {
     timeline.push(h('li', {}, h('strong', {}, t('ev.comment')), ' ', h('span', { class: 'badge pending' }, t('req.waiting')), h('p', {}, m.args.message)));
   }
