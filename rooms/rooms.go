@@ -5,6 +5,7 @@ package rooms
 
 import (
 	"civicdesk/changelog"
+	"civicdesk/consultations"
 	"civicdesk/demo"
 	"civicdesk/hooks"
 	"civicdesk/jobs"
@@ -27,6 +28,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	receipts.Register(app, rootCmd)
 	push.Register(app)
 	mobileapi.Register(app)
+	consultations.Register(app)
 	jobs.Register(app)
 	demo.Register(app, rootCmd)
 	pbpublic.Register(app)
