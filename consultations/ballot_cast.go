@@ -209,4 +209,3 @@ func ballotsOf(app core.App, consultationID string) ([]ballotRow, error) {
 	}
 	return rows, nil
 }
-

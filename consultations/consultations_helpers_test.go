@@ -128,9 +128,9 @@ func code(r result) string {
 }
 
 var goodAnswers = map[string]any{
-	"park": map[string]any{"options": []string{"north"}},
-	"uses": map[string]any{"options": []string{"play", "rest"}},
-	"rank": map[string]any{"options": []string{"b", "a"}},
+	"park":  map[string]any{"options": []string{"north"}},
+	"uses":  map[string]any{"options": []string{"play", "rest"}},
+	"rank":  map[string]any{"options": []string{"b", "a"}},
 	"ideas": map[string]any{"text": "more trees"},
 }
 
@@ -158,4 +158,8 @@ func saveErr(w *world, fields map[string]any) error {
 	rec.Load(map[string]any{"code": "X1", "title": map[string]string{"en": "x"}, "opens_local": "2026-03-01T00:00", "closes_local": "2026-03-20T23:59", "questions": questions})
 	rec.Load(fields)
 	return w.App.Save(rec)
+}
+
+func newCitizen(w *world, i int) (*core.Record, error) {
+	return testkit.NewAccount(w.App, "citizens", fmt.Sprintf("voter%d@demo.civicdesk.example", i), map[string]any{"lang": "en"})
 }

@@ -135,7 +135,7 @@ func Seed(app core.App) ([]Account, error) {
 			return err
 		}
 		accounts = append(accounts, sup, cit)
-		return nil
+		return seedConsultation(txApp)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seed demo city: %w", err)
