@@ -34,12 +34,14 @@ func seedConsultation(txApp core.App) error {
 	loc := city.Of(txApp).Location
 	now := time.Now().In(loc)
 	day := func(d int) string { return now.AddDate(0, 0, d).Format("2006-01-02") }
-	opt := func(id string, label map[string]string) map[string]any { return map[string]any{"id": id, "label": label} }
+	opt := func(id string, label map[string]string) map[string]any {
+		return map[string]any{"id": id, "label": label}
+	}
 	rec := core.NewRecord(col)
 	rec.Load(map[string]any{
 		"code":   demoConsultationCode,
 		"status": "scheduled",
-		"title": l5("Bilancio partecipativo 2027", "Participatory budget 2027", "Medborgarbudget 2027", "Kaasav eelarve 2027", "Részvételi költségvetés 2027"),
+		"title":  l5("Bilancio partecipativo 2027", "Participatory budget 2027", "Medborgarbudget 2027", "Kaasav eelarve 2027", "Részvételi költségvetés 2027"),
 		"description": l5(
 			"Come spendere 200.000 euro nei quartieri? Scegli i progetti.",
 			"How should 200,000 euros be spent in the neighbourhoods? Choose the projects.",
