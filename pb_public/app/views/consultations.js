@@ -15,7 +15,13 @@ const LIST = '/api/collections/consultations/records?sort=closes_at&perPage=100&
 
 const tx = (m) => (m && (m[lang()] || m.en || Object.values(m)[0])) || '';
 const advisory = () => h('p', { class: 'note advisory', role: 'note' }, t('cons.advisory'));
-const when = (c, field) => `${fmtDate(c[field])} (${c.time_zone})`;
+// times are shown in the consultation's zone (named), whatever the phone's zone is
+const when = (c, field) => {
+  const d = new Date(String(c[field]).replace(' ', 'T'));
+  if (Number.isNaN(d.getTime())) return '';
+  const opts = { dateStyle: 'medium', timeStyle: 'short' };
+  try { return `${new Intl.DateTimeFormat(lang(), { ...opts, timeZone: c.time_zone }).format(d)} (${c.time_zone})`; } catch { return fmtDate(c[field]); }
+};
 
 /** phase mirrors the server's: the clock decides between scheduled, open and closed. */
 function phase(c, now = Date.now()) {
@@ -112,7 +118,7 @@ function statusBox(c, st) {
   if (st.state === 'waiting') {
     box.append(h('p', { class: 'note warn' }, t('cons.waiting')));
   } else if (st.state === 'counted') {
-    box.append(h('p', { class: 'note ok' }, t('cons.counted', { n: st.info.version || '' })));
+    box.append(h('p', { class: 'note ok' }, t('cons.counted', { n: st.info.version || (st.local ? (st.local.baseVersion || 0) + 1 : 1) })));
     if (st.info.receipt) {
       box.append(h('p', {}, t('cons.receipt')), h('p', {}, h('code', { class: 'receipt-code' }, st.info.receipt.code)),
         h('p', {}, h('a', { href: `/verify/#code=${encodeURIComponent(st.info.receipt.code)}` }, t('rc.verify'))));
