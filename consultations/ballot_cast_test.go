@@ -101,6 +101,18 @@ func TestBallotVersions(t *testing.T) {
 			t.Fatalf("receipt v%d: %+v, want valid, superseded=%v", i+1, res, want)
 		}
 	}
+	// a ballot receipt is its citizen's alone: not another citizen's, not staff's
+	for who, want := range map[string]int{"owner": 2, "other citizen": 0, "supervisor": 0, "clerk": 0} {
+		acc := map[string]string{"owner": w.CitizenA.Id, "other citizen": w.CitizenB.Id, "supervisor": w.Supervisor.Id, "clerk": w.ClerkRoads.Id}[who]
+		r := w.Do(t, "GET", "/api/collections/receipts/records?filter=(kind%3D'ballot')", testkit_token(t, acc, w), "")
+		var list struct {
+			Items []map[string]any `json:"items"`
+		}
+		r.JSON(t, &list)
+		if r.Status != 200 || len(list.Items) != want {
+			t.Fatalf("%s lists %d ballot receipts (%d), want %d", who, len(list.Items), r.Status, want)
+		}
+	}
 	// the citizen's own view: version and receipt, no answers
 	resp := w.Do(t, "GET", "/api/consultations/"+c.Id+"/ballot", tokenOf(t, w), "")
 	if resp.Status != 200 || !strings.Contains(resp.Body, `"version":2`) || strings.Contains(resp.Body, "south") {

@@ -259,7 +259,9 @@ export async function reviewView(id) {
     type: 'button', class: 'primary',
     onclick: async () => {
       send.disabled = true;
-      const base = Math.max(st.info.version || 0, st.state === 'counted' && st.local ? (st.local.baseVersion || 0) + 1 : 0);
+      // a ballot still queued here will become baseVersion + 1: build on it, not on the older server version
+      const localNext = st.local && st.state !== 'rejected' ? (st.local.baseVersion || 0) + 1 : 0;
+      const base = Math.max(st.info.version || 0, localNext);
       await castBallot(id, base, draft);
       await put('meta', null, `draft:${id}`);
       announce(t('cons.queued'));
