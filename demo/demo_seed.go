@@ -135,7 +135,10 @@ func Seed(app core.App) ([]Account, error) {
 			return err
 		}
 		accounts = append(accounts, sup, cit)
-		return seedOpen311Client(txApp, &accounts)
+		if err := seedOpen311Client(txApp, &accounts); err != nil {
+			return err
+		}
+		return seedConsultation(txApp)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seed demo city: %w", err)

@@ -278,6 +278,7 @@ type parsedMutation struct {
 	create  *createArgs
 	comment *commentArgs
 	cancel  *cancelArgs
+	ext     *extMutation // a mutation registered by another room (RegisterMutation)
 	invalid *mutationError
 }
 
@@ -304,6 +305,9 @@ func parseMutation(m Mutation) parsedMutation {
 		}
 		return parsedMutation{cancel: a, invalid: a.check()}
 	default:
+		if p, ok := parseRegistered(m); ok {
+			return p
+		}
 		return parsedMutation{invalid: &mutationError{Code: "unknown_mutation", Message: fmt.Sprintf("Unknown mutation %q.", truncate(m.Name, 64))}}
 	}
 }
@@ -321,6 +325,8 @@ func applyMutation(tx core.App, citizenID string, m Mutation, p parsedMutation, 
 		return classify(applyCreate(tx, actor, m, p.create, services))
 	case p.comment != nil:
 		return classify(applyComment(tx, actor, p.comment))
+	case p.ext != nil:
+		return classify(p.ext.h.Apply(tx, citizenID, m, p.ext.args))
 	default:
 		return classify(applyCancel(tx, actor, p.cancel))
 	}

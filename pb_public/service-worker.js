@@ -32,6 +32,7 @@ const SHELL = [
   '/app/views/receipts.js',
   '/app/views/requests.js',
   '/app/views/settings.js',
+  '/app/views/consultations.js',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/',

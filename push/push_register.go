@@ -119,6 +119,9 @@ func Register(app core.App) {
 				if err := e.Next(); err != nil {
 					return err
 				}
+				if e.Record.GetString("request") == "" {
+					return nil // a ballot receipt (consultations): no request to notify about
+				}
 				req, err := tx.FindRecordById("requests", e.Record.GetString("request"))
 				if err != nil {
 					return fmt.Errorf("push: receipt's request: %w", err)

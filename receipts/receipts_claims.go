@@ -33,6 +33,7 @@ const (
 	KindReceived = "received"
 	KindResolved = "resolved"
 	KindPayment  = "payment"
+	KindBallot   = "ballot" // participation receipt of a consultation ballot (receipts_ballot.go)
 )
 
 // Field caps keep every receipt inside a version 13 QR code at level Q (see
@@ -46,6 +47,7 @@ const (
 	MaxCurrencyLen   = 3
 	MaxPaymentRefLen = 18
 	MaxAmount        = math.MaxUint32
+	MaxBallotVersion = math.MaxUint32
 )
 
 // Claims are the facts a receipt proves. Amount, Currency and PaymentRef are set
@@ -65,6 +67,8 @@ type Claims struct {
 	// Payment extension (keys 9-15, research/payments.md §5.5), on payment
 	// receipts issued from the fee ledger; all optional.
 	Pay *PaymentClaims
+	// BallotVersion (claim key 16) is set on ballot receipts only.
+	BallotVersion *uint64
 }
 
 // PaymentClaims are the payment receipt's extension claims (docs/receipts.md §3).
@@ -90,6 +94,9 @@ const (
 // Kind derives the receipt kind from the claims: payment when an amount is
 // present, otherwise the status at issue (received or resolved).
 func (c *Claims) Kind() string {
+	if c.BallotVersion != nil {
+		return KindBallot
+	}
 	if c.Amount != nil {
 		return KindPayment
 	}
@@ -120,6 +127,8 @@ type receiptClaim struct {
 	FeeID      string  `cbor:"12,keyasint,omitempty"`
 	Evidence   []byte  `cbor:"13,keyasint,omitempty"`
 	AmountDue  *uint64 `cbor:"14,keyasint,omitempty"`
+	// extension keys (CONTRACT §6): 16 ballot version
+	BallotVersion *uint64 `cbor:"16,keyasint,omitempty"`
 }
 
 var (
@@ -193,6 +202,9 @@ func (c *Claims) Validate() error {
 	if c.Holder != nil && len(c.Holder) != HolderTagSize {
 		return fmt.Errorf("holder: want %d bytes, got %d", HolderTagSize, len(c.Holder))
 	}
+	if c.BallotVersion != nil && (*c.BallotVersion < 1 || *c.BallotVersion > MaxBallotVersion || c.Amount != nil) {
+		return fmt.Errorf("ballot version: want 1-%d and no amount", MaxBallotVersion)
+	}
 	if c.Amount == nil {
 		if c.Currency != "" || c.PaymentRef != "" || c.Pay != nil {
 			return errors.New("currency, payment reference and payment claims need an amount")
@@ -243,6 +255,7 @@ func (c *Claims) MarshalPayload() ([]byte, error) {
 		Receipt: receiptClaim{
 			Version: c.Version, Number: c.Number, Service: c.Service, Status: c.Status,
 			Amount: c.Amount, Currency: c.Currency, PaymentRef: c.PaymentRef, Holder: c.Holder,
+			BallotVersion: c.BallotVersion,
 		},
 	}
 	if pc := c.Pay; pc != nil {
@@ -266,6 +279,7 @@ func UnmarshalPayload(b []byte) (*Claims, error) {
 		Issuer: p.Iss, IssuedAt: time.Unix(p.Iat, 0).UTC(), CTI: p.Cti,
 		Version: p.Receipt.Version, Number: p.Receipt.Number, Service: p.Receipt.Service, Status: p.Receipt.Status,
 		Amount: p.Receipt.Amount, Currency: p.Receipt.Currency, PaymentRef: p.Receipt.PaymentRef, Holder: p.Receipt.Holder,
+		BallotVersion: p.Receipt.BallotVersion,
 	}
 	r := p.Receipt
 	if r.PayKind != 0 || r.Method != 0 || r.PaidAt != 0 || r.FeeID != "" || r.Evidence != nil || r.AmountDue != nil {

@@ -137,6 +137,9 @@ type Result struct {
 	Reason  Reason      `json:"reason"`
 	Message string      `json:"message"`
 	Claims  *ClaimsJSON `json:"claims"`
+	// Superseded is true for a ballot receipt whose ballot was replaced by a
+	// later version (the receipt stays valid: it proves what was received).
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // ClaimsJSON is the plain-language view of verified claims.
@@ -162,6 +165,8 @@ type ClaimsJSON struct {
 	FeeID       string  `json:"feeId,omitempty"`
 	Evidence    string  `json:"evidence,omitempty"` // hex
 	AmountDue   *uint64 `json:"amountDue,omitempty"`
+	// BallotVersion is the version of a ballot receipt (kind ballot).
+	BallotVersion *uint64 `json:"ballotVersion,omitempty"`
 }
 
 func claimsJSON(v *Verified) *ClaimsJSON {
@@ -171,6 +176,7 @@ func claimsJSON(v *Verified) *ClaimsJSON {
 		CTI: hex.EncodeToString(c.CTI), Kid: v.Key.KidString(), KeyStatus: v.Key.Status,
 		Version: c.Version, Number: c.Number, Service: c.Service, Status: c.Status,
 		Amount: c.Amount, Currency: c.Currency, PaymentRef: c.PaymentRef,
+		BallotVersion: c.BallotVersion,
 	}
 	if c.Holder != nil {
 		out.Holder = hex.EncodeToString(c.Holder)
@@ -214,6 +220,9 @@ func (s *Service) Verify(code string) (*Result, error) {
 		res.Valid = false
 		res.Reason = ReasonRevoked
 		res.Message = "This receipt was revoked: " + rec.GetString("revoked_reason")
+	case rec.GetBool("superseded"):
+		res.Superseded = true
+		res.Message = "This ballot version was received but replaced by a later version; only the latest counts."
 	}
 	return res, nil
 }

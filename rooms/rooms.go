@@ -6,6 +6,7 @@ package rooms
 import (
 	"civicdesk/changelog"
 	"civicdesk/console"
+	"civicdesk/consultations"
 	"civicdesk/demo"
 	"civicdesk/hooks"
 	"civicdesk/jobs"
@@ -32,6 +33,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	push.Register(app)
 	mobileapi.Register(app)
 	payments.Register(app, rootCmd)
+	consultations.Register(app)
 	jobs.Register(app)
 	console.Register(app)
 	demo.Register(app, rootCmd)

@@ -18,6 +18,12 @@ const detailView = view('requests', 'detailView');
 const receiptsView = view('receipts', 'receiptsView');
 const settingsView = view('settings', 'settingsView');
 const payView = view('pay', 'payView'); // payments
+// consultations (issue 16)
+const consultationsView = view('consultations', 'consultationsView');
+const consultationView = view('consultations', 'consultationView');
+const questionView = view('consultations', 'questionView');
+const reviewView = view('consultations', 'reviewView');
+const resultsView = view('consultations', 'resultsView');
 
 /** app is the shared state the views read. */
 export const app = { catalog: null, flash: null, installPrompt: null };
@@ -33,8 +39,13 @@ const ROUTES = [
   [/^\/requests\/([^/]+)\/pay\/?$/, (m) => payView(decodeURIComponent(m[1])), { live: true }], // payments
   [/^\/receipts\/?$/, receiptsView, { live: true }],
   [/^\/settings\/?$/, settingsView],
+  [/^\/consultations\/?$/, consultationsView, { live: true }],
+  [/^\/consultations\/([a-z0-9]{15})\/?$/, (m) => consultationView(m[1]), { live: true }],
+  [/^\/consultations\/([a-z0-9]{15})\/q\/(\d+)\/?$/, (m) => questionView(m[1], Number(m[2]))],
+  [/^\/consultations\/([a-z0-9]{15})\/review\/?$/, (m) => reviewView(m[1])],
+  [/^\/consultations\/([a-z0-9]{15})\/results\/?$/, (m) => resultsView(m[1])],
 ];
-const NAV = [['/new', 'nav.new'], ['/requests', 'nav.requests'], ['/receipts', 'nav.receipts'], ['/settings', 'nav.settings']];
+const NAV = [['/new', 'nav.new'], ['/requests', 'nav.requests'], ['/receipts', 'nav.receipts'], ['/consultations', 'nav.consultations'], ['/settings', 'nav.settings']];
 let currentRoute = null;
 let booted = false;
 let renderSeq = 0;

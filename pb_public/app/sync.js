@@ -378,3 +378,16 @@ async function cacheFeeQRs(d) {
 
 /** askOthersToSync tells the tab holding the lock (if any) that there is new work. */
 export function askOthersToSync() { if (channel) channel.postMessage({ kick: true }); }
+
+// --- consultations (ballot.cast, docs/consultations.md) ---
+
+/**
+ * castBallot queues ballot.cast and keeps the ballot on this device
+ * (meta `ballot:{consultationId}`) in the same transaction. The choice stays
+ * here: the server answers only with versions and receipts.
+ */
+export async function castBallot(consultationId, baseVersion, answers) {
+  await enqueue('ballot.cast', { consultationId, baseVersion, answers }, [], async (t, id, clientTime) => {
+    await p(t.objectStore('meta').put({ consultationId, baseVersion, answers, mutation: id, clientTime }, `ballot:${consultationId}`));
+  });
+}

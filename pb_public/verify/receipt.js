@@ -173,13 +173,16 @@ export function parseClaims(cwt) {
     throw malformed('missing or invalid iss, iat, cti or receipt claim');
   }
   // 1-8 base claims, 9-14 payment claims (docs/receipts.md); 15-31 are reserved extensions a verifier ignores
+  // 9-31 are extensions (CONTRACT §6): known ones are read below, others ignored
   for (const k of r.keys()) if (!(Number.isInteger(k) && k >= 1 && k <= 31)) throw malformed(`unknown receipt field ${k}`);
   const claims = {
     iss, iat: new Date(iat * 1000), cti: hex(cti),
     version: r.get(1), number: r.get(2), service: r.get(3), status: r.get(4),
     amount: r.get(5), currency: r.get(6), paymentRef: r.get(7),
     holder: r.has(8) ? r.get(8) : undefined,
+    ballotVersion: r.get(16), // ballot receipts (consultations)
   };
+  if (claims.ballotVersion !== undefined && !(Number.isSafeInteger(claims.ballotVersion) && claims.ballotVersion >= 1)) throw malformed('invalid ballot version');
   if (claims.version !== 1) throw malformed(`schema version ${claims.version}`);
   if (!isText(claims.number, 16) || !isText(claims.service, 24) || !isText(claims.status, 15)) throw malformed('invalid number, service or status');
   if (claims.holder !== undefined) {
@@ -208,7 +211,7 @@ export function parseClaims(cwt) {
     claims.evidence = ev !== undefined ? hex(ev) : undefined;
     claims.amountDue = due;
   }
-  claims.kind = claims.amount !== undefined ? 'payment' : claims.status;
+  claims.kind = claims.ballotVersion !== undefined ? 'ballot' : claims.amount !== undefined ? 'payment' : claims.status;
   return claims;
 }
 

@@ -106,13 +106,15 @@ function renderResult(outcome) {
     const vars = {
       number: c.number, service: serviceName(c.service), issuer: issuerName, date: fmtDate(c.iat),
       amount: c.amount !== undefined ? fmtAmount(c.amount, c.currency) : '',
+      version: c.ballotVersion,
     };
     if (outcome.valid) box.append(el('p', {}, t(L, `kind.${c.kind}`, vars)));
     const dl = el('dl');
     const row = (k, v) => { if (v !== undefined && v !== '') dl.append(el('dt', {}, t(L, k)), el('dd', {}, v)); };
     row('issuer', issuerName);
     row('number', c.number);
-    row('service', vars.service);
+    if (c.kind !== 'ballot') row('service', vars.service);
+    if (c.kind === 'ballot') row('ballotVersion', String(c.ballotVersion));
     row('status', t(L, `status.${c.status}`));
     row('issued', vars.date);
     if (c.amount !== undefined) row('amount', vars.amount);
@@ -125,6 +127,7 @@ function renderResult(outcome) {
     row('evidence', c.evidence);
     row('receiptId', c.cti);
     box.append(dl);
+    if (outcome.superseded) box.append(el('p', { className: 'superseded' }, t(L, 'superseded')));
   }
   if (outcome.valid) box.append(el('p', { className: 'hint' }, t(L, outcome.online ? 'checkedOnline' : 'checkedOffline')));
 }
@@ -169,6 +172,7 @@ async function verify(code) {
       if (server) {
         outcome.online = true;
         if (!server.valid) Object.assign(outcome, { valid: false, reason: server.reason });
+        if (server.superseded) outcome.superseded = true;
       }
     } catch (err) {
       outcome = { valid: false, reason: err instanceof ReceiptError ? err.reason : 'malformed' };
