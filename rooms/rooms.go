@@ -12,6 +12,7 @@ import (
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
+	"civicdesk/recovery"
 
 	_ "civicdesk/migrations" // the collections every room relies on
 
@@ -24,6 +25,7 @@ import (
 func Register(app core.App, rootCmd *cobra.Command) {
 	changelog.Register(app)
 	hooks.Register(app)
+	recovery.Register(app)
 	receipts.Register(app, rootCmd)
 	push.Register(app)
 	mobileapi.Register(app)
