@@ -9,6 +9,7 @@ import (
 	"civicdesk/hooks"
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
+	"civicdesk/monitoring"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
@@ -30,6 +31,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	push.Register(app)
 	mobileapi.Register(app)
 	jobs.Register(app)
+	monitoring.Register(app)
 	demo.Register(app, rootCmd)
 	pbpublic.Register(app)
 }
