@@ -6,6 +6,7 @@ package rooms
 import (
 	"civicdesk/changelog"
 	"civicdesk/demo"
+	"civicdesk/doctor"
 	"civicdesk/hooks"
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
@@ -33,5 +34,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	jobs.Register(app)
 	monitoring.Register(app)
 	demo.Register(app, rootCmd)
+	doctor.Register(app, rootCmd)
 	pbpublic.Register(app)
 }
