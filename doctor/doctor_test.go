@@ -48,7 +48,9 @@ func goodDeployment(t *testing.T) (*testkit.World, Options) {
 	if err := app.CreateBackup(context.Background(), "doctor_good.zip"); err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Now: time.Now, Processes: func() []string { return []string{"/usr/local/bin/litestream replicate -config /etc/civicdesk/litestream.yml"} }}
+	opts := Options{Now: time.Now, Processes: func() []string {
+		return []string{"/usr/local/bin/litestream replicate -config /etc/civicdesk/litestream.yml"}
+	}}
 	return w, opts
 }
 
