@@ -201,7 +201,7 @@ func do(method, url, token string, body, out any) {
 }
 
 func post(url, token string, body, out any) { do(http.MethodPost, url, token, body, out) }
-func patch(url, token string, body any)      { do(http.MethodPatch, url, token, body, nil) }
+func patch(url, token string, body any)     { do(http.MethodPatch, url, token, body, nil) }
 
 func postToken(url, token string, body any) string {
 	var auth struct {
