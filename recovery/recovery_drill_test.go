@@ -215,6 +215,7 @@ func TestRestoreDrill(t *testing.T) {
 		t.Skip("starts the real binary")
 	}
 	d := newDrill(t)
+	seeded := d.serverRequests() // the demo city's own requests
 
 	// 1. before the backup
 	var early []string
@@ -289,6 +290,7 @@ func TestRestoreDrill(t *testing.T) {
 	d.syncAll() // a second round: nothing more to do, nothing doubled
 	got := d.checkAcked(acked, "API restore")
 	d.checkLost(got, early, newcomerReq)
+	checkExactly(t, got, seeded, acked, map[string]string{lateReq: lateNumber})
 	d.checkComments(comments)
 	d.checkReceipts(originalReceipts)
 	for _, p := range d.phones {
@@ -323,6 +325,7 @@ func TestRestoreDrill(t *testing.T) {
 	if _, ok := got[lateReq]; ok {
 		t.Fatal("the late citizen signed up after the backup: their request cannot come back")
 	}
+	checkExactly(t, got, seeded, acked)
 	// without a witness the counter jumped: a new request cannot take a number issued in the lost window
 	_, tok := d.citizen("drill-after-" + randomID(5) + "@demo.civicdesk.example")
 	after := newPhone(t, d.s.URL, tok)
@@ -437,5 +440,27 @@ func unzip(t testing.TB, path, dir string) {
 		if err := os.WriteFile(dst, raw, 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// checkExactly: the server holds exactly the seeded requests and the acknowledged ones, nothing else.
+func checkExactly(t *testing.T, got map[string]serverRequest, seeded map[string]serverRequest, acked ...map[string]string) {
+	t.Helper()
+	want := map[string]bool{}
+	for id := range seeded {
+		want[id] = true
+	}
+	for _, m := range acked {
+		for id := range m {
+			want[id] = true
+		}
+	}
+	for id := range got {
+		if !want[id] {
+			t.Fatalf("request %s on the server was never acknowledged to a phone", id)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d requests on the server, want %d", len(got), len(want))
 	}
 }
