@@ -35,9 +35,15 @@ func onRequestCreate(e *core.RecordEvent) error {
 		}
 
 		now := time.Now()
-		number, err := nextNumber(e.App, now.In(city.Of(e.App).Location))
+		// a request re-pushed after a restore keeps the number on its receipt when it is free
+		number, err := keepNumber(e.App, workflow.KeptNumber(rec))
 		if err != nil {
 			return err
+		}
+		if number == "" {
+			if number, err = nextNumber(e.App, now.In(city.Of(e.App).Location)); err != nil {
+				return err
+			}
 		}
 		stampNewRequest(rec, svc, actor, number, now)
 		if err := checkAssignee(e.App, rec); err != nil {

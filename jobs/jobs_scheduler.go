@@ -75,6 +75,8 @@ type Scheduler struct {
 	jobs map[string]Job
 	ids  map[string]cron.EntryID
 	loc  *time.Location
+
+	stats stats // runs and failures per job (Stats)
 }
 
 // NewScheduler builds a stopped scheduler for app.
@@ -146,6 +148,7 @@ func (s *Scheduler) RunNow(name string) (Report, error) {
 func (s *Scheduler) run(j Job) (Report, error) {
 	started := time.Now()
 	rep, err := j.Run(s.app, s.now())
+	s.stats.record(j.Name, err, time.Now())
 	attrs := []any{"job", j.Name, "tookMs", time.Since(started).Milliseconds()}
 	keys := make([]string, 0, len(rep))
 	for k := range rep {

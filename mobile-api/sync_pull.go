@@ -3,6 +3,7 @@ package mobileapi
 import (
 	"bytes"
 	"civicdesk/changelog"
+	"civicdesk/recovery"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -48,9 +49,13 @@ type change struct {
 
 // pullResponse is the body of a pull.
 type pullResponse struct {
-	Cursor         string   `json:"cursor"`
-	HasMore        bool     `json:"hasMore"`
-	Reset          bool     `json:"reset"`
+	Cursor  string `json:"cursor"`
+	HasMore bool   `json:"hasMore"`
+	Reset   bool   `json:"reset"`
+	// Epoch changes when the server detects it was restored from a backup
+	// (package recovery): a client that sees it change re-pushes what it had
+	// acknowledged since (docs/sync-protocol.md "After a restore").
+	Epoch          string   `json:"epoch"`
 	LastMutationID int64    `json:"lastMutationID"`
 	Changes        []change `json:"changes"`
 }
@@ -142,16 +147,22 @@ type reader struct {
 	app     core.App
 	db      dbx.Builder
 	citizen string
+	epoch   string
 }
 
 func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	resp := &pullResponse{Changes: []change{}}
+	epoch, err := recovery.Epoch(r.db)
+	if err != nil {
+		return nil, err
+	}
+	r.epoch, resp.Epoch = epoch, epoch
 
 	var client struct {
 		Citizen string `db:"citizen"`
 		LMID    int64  `db:"last_mutation_id"`
 	}
-	err := r.db.NewQuery("SELECT [[citizen]], [[last_mutation_id]] FROM [[sync_clients]] WHERE [[client_id]] = {:id}").
+	err = r.db.NewQuery("SELECT [[citizen]], [[last_mutation_id]] FROM [[sync_clients]] WHERE [[client_id]] = {:id}").
 		Bind(dbx.Params{"id": req.ClientID}).One(&client)
 	switch {
 	case err == nil && client.Citizen != r.citizen:
@@ -172,6 +183,10 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	}
 
 	cur := parseCursor(req.Cursor)
+	if cur.epoch != "" && cur.epoch != r.epoch {
+		// issued before a restore was detected: the sequence behind it is gone
+		cur = cursor{}
+	}
 	if cur.valid && cur.fp != "" {
 		// the row a cursor names must still be the row it named: after a restore
 		// from backup the sequence numbers are issued again to other changes
@@ -185,10 +200,11 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	}
 	switch {
 	case cur.reset != nil:
+		cur.reset.epoch = r.epoch
 		return r.resetPage(resp, *cur.reset, req.Limit, false)
 	case !cur.valid || cur.seq > maxSeq || cur.seq < floor:
-		// first pull, a cursor we never issued, or older than the kept tombstones
-		return r.resetPage(resp, resetCursor{high: maxSeq}, req.Limit, true)
+		// first pull, a cursor we never issued, from before a restore, or older than the kept tombstones
+		return r.resetPage(resp, resetCursor{high: maxSeq, epoch: r.epoch}, req.Limit, true)
 	}
 
 	rows, err := changelog.ForCitizen(r.db, r.citizen, cur.seq, req.Limit+1)
@@ -241,6 +257,7 @@ type cursor struct {
 	valid bool
 	seq   int64
 	fp    string
+	epoch string
 	reset *resetCursor
 }
 
@@ -248,9 +265,17 @@ type cursor struct {
 func (r *reader) cursorAt(seq int64) (string, error) {
 	fp, err := changelog.Fingerprint(r.db, seq)
 	if err != nil || fp == "" {
-		return strconv.FormatInt(seq, 10), err
+		return strconv.FormatInt(seq, 10) + epochSuffix(r.epoch), err
 	}
-	return strconv.FormatInt(seq, 10) + "." + fp, nil
+	return strconv.FormatInt(seq, 10) + "." + fp + epochSuffix(r.epoch), nil
+}
+
+// epochSuffix ends every cursor with the epoch it was issued in ("@k3v9x0p2").
+func epochSuffix(epoch string) string {
+	if epoch == "" {
+		return ""
+	}
+	return "@" + epoch
 }
 
 // resetCursor walks the citizen's full state: `high` is the change seq the
@@ -260,20 +285,33 @@ type resetCursor struct {
 	high  int64
 	stage int
 	after string
+	epoch string
 }
 
 // resetStages are the collections listed by a reset, in order.
 var resetStages = []string{"requests", "request_events", "receipts", "fees"}
 
 func (c resetCursor) String() string {
-	return fmt.Sprintf("r%d.%d.%s", c.high, c.stage, c.after)
+	return fmt.Sprintf("r%d.%d.%s", c.high, c.stage, c.after) + epochSuffix(c.epoch)
 }
 
 func parseCursor(s *string) cursor {
 	if s == nil {
 		return cursor{}
 	}
-	if rest, ok := strings.CutPrefix(*s, "r"); ok {
+	str, epoch, hasEpoch := strings.Cut(*s, "@")
+	if hasEpoch && !epochPattern.MatchString(epoch) {
+		return cursor{}
+	}
+	c := parseCursorBody(str)
+	c.epoch = epoch
+	return c
+}
+
+var epochPattern = regexp.MustCompile(`^[a-z0-9]{8}$`)
+
+func parseCursorBody(s string) cursor {
+	if rest, ok := strings.CutPrefix(s, "r"); ok {
 		parts := strings.SplitN(rest, ".", 3)
 		if len(parts) != 3 {
 			return cursor{}
@@ -285,7 +323,7 @@ func parseCursor(s *string) cursor {
 		}
 		return cursor{reset: &resetCursor{high: high, stage: stage, after: parts[2]}}
 	}
-	num, fp, _ := strings.Cut(*s, ".")
+	num, fp, _ := strings.Cut(s, ".")
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 || (fp != "" && !fingerprintPattern.MatchString(fp)) {
 		return cursor{}

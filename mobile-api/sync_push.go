@@ -355,12 +355,14 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs, s
 	}
 
 	serviceID, ok := services[a.Service]
-	if !ok {
+	kept := ""
+	if !ok || a.Receipt != "" {
 		svc, err := findService(tx, a.Service)
 		if err != nil {
 			return err
 		}
 		serviceID, services[a.Service] = svc.Id, svc.Id
+		kept = keptNumber(tx, actor.ID, svc, a.Receipt)
 	}
 	col, err := tx.FindCachedCollectionByNameOrId("requests")
 	if err != nil {
@@ -384,6 +386,9 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs, s
 	}
 	workflow.AttachActor(rec, actor)
 	workflow.SetPendingPhotos(rec, len(a.Attachments))
+	if kept != "" {
+		workflow.SetKeptNumber(rec, kept) // re-pushed after a restore: keep the receipt's number
+	}
 	if err := tx.Save(rec); err != nil {
 		return err
 	}

@@ -116,6 +116,9 @@ type createArgs struct {
 	} `json:"location"`
 	Address     string   `json:"address"`
 	Attachments []string `json:"attachments"`
+	// Receipt is the `received` receipt code the phone got for this request
+	// before the server was restored: its number is kept when it is free.
+	Receipt string `json:"receipt"`
 }
 
 // commentArgs are the args of request.comment.
@@ -156,6 +159,9 @@ func (a *createArgs) check() *mutationError {
 	}
 	if len(a.Attachments) > maxAttachments {
 		return &mutationError{Code: "validation_failed", Field: "attachments", Message: fmt.Sprintf("At most %d photos per request.", maxAttachments)}
+	}
+	if len(a.Receipt) > maxReceiptArg {
+		return &mutationError{Code: "invalid_args", Field: "receipt", Message: fmt.Sprintf("receipt may have at most %d characters.", maxReceiptArg)}
 	}
 	seen := map[string]bool{}
 	for _, id := range a.Attachments {

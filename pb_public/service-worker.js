@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '93ab1cf6bb228951';
+const VERSION = 'c30d5037bf0ec00a';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -8,14 +8,17 @@ import (
 	"civicdesk/console"
 	"civicdesk/consultations"
 	"civicdesk/demo"
+	"civicdesk/doctor"
 	"civicdesk/hooks"
 	"civicdesk/jobs"
 	mobileapi "civicdesk/mobile-api"
+	"civicdesk/monitoring"
 	"civicdesk/open311"
 	"civicdesk/payments"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
 	"civicdesk/receipts"
+	"civicdesk/recovery"
 	"civicdesk/websec"
 
 	_ "civicdesk/migrations" // the collections every room relies on
@@ -29,6 +32,7 @@ import (
 func Register(app core.App, rootCmd *cobra.Command) {
 	changelog.Register(app)
 	hooks.Register(app)
+	recovery.Register(app)
 	receipts.Register(app, rootCmd)
 	push.Register(app)
 	mobileapi.Register(app)
@@ -39,5 +43,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	demo.Register(app, rootCmd)
 	open311.Register(app)
 	websec.Register(app, rootCmd)
+	monitoring.Register(app)
+	doctor.Register(app, rootCmd)
 	pbpublic.Register(app)
 }

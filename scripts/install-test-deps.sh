@@ -16,3 +16,10 @@ fi
 # `npm install` with the committed lockfile pins every version; `npm ci` would refuse this
 # lockfile because cbor-x's optional per-platform binaries are not all listed in it.
 (cd e2e && npm install --no-save --no-audit --no-fund --loglevel=error)
+
+# Litestream for the replication drill (recovery/TestLitestreamDrill), built through the Go
+# module proxy at the tested version (v0.5.18 bundles SQLite 3.53: past the WAL-reset bug)
+if [ ! -x bin/litestream ]; then
+  mkdir -p bin
+  GOTOOLCHAIN=auto GOBIN="$PWD/bin" go install github.com/benbjohnson/litestream/cmd/litestream@v0.5.18
+fi

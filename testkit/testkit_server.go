@@ -105,6 +105,17 @@ func StartServer(t testing.TB, env ...string) *Server {
 	return s
 }
 
+// StartServerIn starts `civicdesk serve` on an existing data dir (an upgrade
+// fixture, a restored backup) without seeding it. It is stopped on test cleanup.
+func StartServerIn(t testing.TB, dataDir string, env ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, Bin: Binary(t), DataDir: dataDir, Addr: FreeAddr(t), Env: env, Log: &bytes.Buffer{}}
+	s.URL = "http://" + s.Addr
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Command returns a civicdesk command against the server's data dir.
 func (s *Server) Command(args ...string) *exec.Cmd {
 	cmd := exec.Command(s.Bin, append(args, "--dir", s.DataDir)...)

@@ -16,6 +16,15 @@ const PERIOD_MS = 60_000;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 900 * 1024; // under the server's 1 MiB
 const STORES = { requests: 'requests', request_events: 'events', receipts: 'receipts', fees: 'fees' };
+/**
+ * GRACE_MS is how long acknowledged mutations and their photos stay on the
+ * device after the server confirmed them (docs/sync-protocol.md "After a
+ * restore"): if the server is restored from a backup taken in that time, the
+ * app re-pushes what the restore lost. 8 days = the seven daily backups the
+ * server keeps (the oldest is up to 7 days old) + 1 day for an operator to
+ * notice and restore. Entries are dropped only after a pull in the same epoch.
+ */
+export const GRACE_MS = 8 * 24 * 3600 * 1000;
 
 /** state is what the indicator shows; phase: idle | syncing | offline | error | auth. */
 export const state = { phase: 'idle', photo: null, error: null };
@@ -108,7 +117,7 @@ export async function pending() {
   let photos = 0;
   for (const a of atts) {
     if (a.failed) note(a.requestId).failedPhotos.push(a.failed);
-    else { note(a.requestId).photos++; photos++; }
+    else if (!a.sentAt) { note(a.requestId).photos++; photos++; }
   }
   const waiting = [...byRequest.values()].filter((v) => v.mutations.length || v.photos).length;
   return { requests: waiting, photos, byRequest };
@@ -151,7 +160,11 @@ async function round() {
   try {
     const id = await d.tx(['meta'], 'readwrite', (t) => clientID(t));
     await pushAll(d, id);
-    await pullAll(d, id);
+    if (await pullAll(d, id)) {
+      // the server was restored: what it lost is queued again, send it now
+      await pushAll(d, id);
+      await pullAll(d, id);
+    }
     if (await uploadAll(d, s.token)) await pullAll(d, id);
     await cacheQRs(d);
     await cacheFeeQRs(d);
@@ -223,9 +236,13 @@ async function pushAll(d, clientIDValue) {
  * remaining mutations are renumbered to follow `last`.
  */
 async function closeGap(d, last) {
-  await d.tx(['meta', 'outbox', 'requests'], 'readwrite', async (t) => {
+  await d.tx(['meta', 'outbox', 'requests', 'receipts', 'attachments'], 'readwrite', async (t) => {
     const meta = t.objectStore('meta');
     const box = t.objectStore('outbox');
+    if (last < ((await p(meta.get('lastMutationID'))) || 0)) {
+      await requeueLost(t, last, 'gap');
+      return;
+    }
     const rest = (await p(box.getAll())).filter((m) => m.id > last);
     // the server has forgotten mutations a pull already acknowledged: it went back
     // in time (a restored backup), so our cursor may point into a reused change
@@ -267,19 +284,86 @@ async function markRejected(d, m, error) {
   });
 }
 
+/** pullAll pulls until idle; true when it found that the server was restored. */
 async function pullAll(d, clientIDValue) {
+  let restored = false;
   for (let guard = 0; guard < 10000; guard++) {
     const cursor = (await d.get('meta', 'cursor')) ?? null;
     const { data } = await request('POST', '/api/mobile/sync/pull', { body: { clientID: clientIDValue, cursor, limit: 200 } });
-    await applyPull(d, data);
-    if (!data.hasMore) return;
+    const res = await applyPull(d, data);
+    if (res && res.restored) { restored = true; if (!data.reset) continue; } // pull everything again
+    if (!data.hasMore) return restored;
   }
+  return restored;
+}
+
+/**
+ * requeueLost runs inside a transaction over meta, outbox, requests, receipts
+ * and attachments when the server turns out to have gone back in time (a
+ * restore: its epoch changed, or its lastMutationID for us is below what a
+ * pull already acknowledged). `last` is what the server still has. The kept
+ * acknowledged mutations after `last` and the queue are renumbered to follow
+ * it, a request.create carrying its receipt so the server keeps its number;
+ * record ids (requestId, eventId, attachmentId) stay, so each lands once.
+ * Every photo sent within the grace window is offered again (creation is
+ * idempotent per attachmentId: one the server still has costs one request).
+ */
+async function requeueLost(t, last, why) {
+  const S = (n) => t.objectStore(n);
+  const meta = S('meta');
+  const retained = (await p(meta.get('retained'))) || [];
+  const lost = retained.filter((m) => m.id > last);
+  const queued = (await p(S('outbox').getAll())).filter((m) => m.id > last);
+  const all = [...lost, ...queued].sort((a, b) => a.id - b.id);
+  for (const m of queued) await p(S('outbox').delete(m.id));
+  let id = last + 1;
+  for (const m of all) {
+    const old = m.id;
+    const item = { id: id++, name: m.name, clientTime: m.clientTime, args: { ...m.args } };
+    if (m.name === 'request.create') {
+      let code = m.receipt;
+      if (!code) {
+        const rcs = await p(S('receipts').index('request').getAll(m.args.requestId));
+        const rc = rcs.find((r) => r.kind === 'received');
+        code = rc && rc.code;
+      }
+      if (code) item.args.receipt = code;
+      const row = await p(S('requests').get(m.args.requestId));
+      if (row && (row._mutation === old || !row._local)) {
+        // shown as waiting again until the server has it back (its number stays visible)
+        await p(S('requests').put({ ...row, _local: true, _mutation: item.id, _repush: true }));
+      }
+    }
+    await p(S('outbox').put(item));
+  }
+  await p(meta.put(retained.filter((m) => m.id <= last), 'retained'));
+  await p(meta.put(id, 'nextMutationID'));
+  await p(meta.put(last, 'lastMutationID'));
+  await p(meta.put(last, 'pushedThrough'));
+  await p(meta.delete('cursor'));
+  for (const a of await p(S('attachments').getAll())) {
+    if (a.sentAt && a.data) await p(S('attachments').put({ ...a, sentAt: null, uploadUrl: null }));
+  }
+  const log = (await p(meta.get('restores'))) || [];
+  log.push({ at: new Date().toISOString(), why, serverHad: last, requeued: lost.length, queued: queued.length });
+  await p(meta.put(log.slice(-10), 'restores'));
 }
 
 /** applyPull stores one pull page and acknowledges the outbox (exported for tests). */
 export async function applyPull(d, data) {
-  await d.tx(['meta', 'outbox', 'requests', 'events', 'receipts', 'attachments', 'fees'], 'readwrite', async (t) => {
+  return d.tx(['meta', 'outbox', 'requests', 'events', 'receipts', 'attachments', 'fees'], 'readwrite', async (t) => {
     const S = (n) => t.objectStore(n);
+    const meta0 = S('meta');
+    const epoch = (await p(meta0.get('epoch'))) || null;
+    const seen = (await p(meta0.get('lastMutationID'))) || 0;
+    const serverHas = Number(data.lastMutationID) || 0;
+    // the server went back in time: a new epoch, or it forgot what it acknowledged
+    const restored = (epoch && data.epoch && data.epoch !== epoch) || serverHas < seen;
+    if (data.epoch) await p(meta0.put(data.epoch, 'epoch'));
+    if (restored) {
+      await requeueLost(t, serverHas, data.epoch !== epoch ? 'epoch' : 'lastMutationID');
+      if (!data.reset) return { restored: true }; // this page belongs to the old cursor: pull a reset
+    }
     if (data.reset) {
       // full state follows: forget server rows, keep what only this device has
       for (const row of await p(S('requests').getAll())) if (!row._local) await p(S('requests').delete(row.id));
@@ -306,21 +390,39 @@ export async function applyPull(d, data) {
     const last = Number(data.lastMutationID) || 0;
     await p(meta.put(last, 'lastMutationID'));
     if ((await p(meta.get('pushedThrough')) || 0) < last) await p(meta.put(last, 'pushedThrough'));
-    if (data.hasMore) return;
-    // acknowledged: drop from the outbox; a create the server never delivered was refused
+    if (data.hasMore) return { restored };
+    // acknowledged: drop from the outbox into the grace copy; a create the server never delivered was refused
     const range = IDBKeyRange.upperBound(last);
+    const now = Date.now();
+    const rejections = (await p(meta.get('rejections'))) || [];
+    const retained = ((await p(meta.get('retained'))) || []).filter((m) => !restored || m.id <= last);
     for (const m of await p(S('outbox').getAll(range))) {
-      if (m.name !== 'request.create') continue;
-      const row = await p(S('requests').get(m.args.requestId));
-      if (row && row._local && !row._rejected) { row._rejected = { code: 'rejected', message: '' }; await p(S('requests').put(row)); }
+      let keep = !rejections.some((x) => x.mutation === m.id);
+      if (m.name === 'request.create') {
+        const row = await p(S('requests').get(m.args.requestId));
+        if (row && row._local && !row._rejected) { row._rejected = { code: 'rejected', message: '' }; await p(S('requests').put(row)); }
+        if (!row || row._rejected) keep = false;
+        else {
+          const rc = (await p(S('receipts').index('request').getAll(m.args.requestId))).find((r) => r.kind === 'received');
+          if (rc) m.receipt = rc.code;
+        }
+      }
+      if (keep) retained.push({ ...m, ackedAt: now });
     }
     await p(S('outbox').delete(range));
+    // past the grace window, and this pull showed the server still in the same epoch: safe to forget
+    const fresh = retained.filter((m) => now - m.ackedAt < GRACE_MS);
+    await p(meta.put(fresh, 'retained'));
+    for (const a of await p(S('attachments').getAll())) {
+      if (a.sentAt && now - a.sentAt >= GRACE_MS) await p(S('attachments').delete(a.attachmentId));
+    }
+    return { restored };
   });
 }
 
 /** uploadAll sends every queued photo; returns true when one completed. */
 async function uploadAll(d, token) {
-  const atts = (await d.getAll('attachments')).filter((a) => !a.failed && a.data);
+  const atts = (await d.getAll('attachments')).filter((a) => !a.failed && a.data && !a.sentAt);
   let done = false;
   for (let i = 0; i < atts.length; i++) {
     const att = atts[i];
@@ -332,7 +434,8 @@ async function uploadAll(d, token) {
         onUrl: async (url) => { att.uploadUrl = url; await d.put('attachments', att); },
         onProgress: (sent, total) => { state.photo = { i: i + 1, n: atts.length, sent, total }; emit(false); },
       });
-      await d.tx(['attachments'], 'readwrite', (t) => p(t.objectStore('attachments').delete(att.attachmentId)));
+      // kept for the grace window: a restored server may need it again
+      await d.put('attachments', { ...att, sentAt: Date.now() });
       done = true;
     } catch (err) {
       if (!(err instanceof TusError && err.permanent)) throw err.name === 'TypeError' ? new NetworkError(err.message) : err;

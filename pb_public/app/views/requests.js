@@ -150,7 +150,7 @@ export async function detailView(id) {
   }
 
   for (const u of objectURLs) URL.revokeObjectURL(u);
-  objectURLs = atts.filter((a) => a.data).map((a) => URL.createObjectURL(new Blob([a.data], { type: a.type })));
+  objectURLs = atts.filter((a) => a.data && !a.sentAt).map((a) => URL.createObjectURL(new Blob([a.data], { type: a.type })));
   const localPhotos = objectURLs.map((u, i) => h('li', {}, h('img', { src: u, alt: t('file.photoAlt', { i: i + 1 }) })));
   const sp = await serverPhotos(row);
   const remote = sp.tok
