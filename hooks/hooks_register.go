@@ -24,6 +24,7 @@ const (
 	HookIDServiceValidation = "civicdeskServiceValidation"
 	HookIDPhotosCreate      = "civicdeskPhotosCreate"
 	HookIDPhotosUpdate      = "civicdeskPhotosUpdate"
+	HookIDRatingSave        = "civicdeskRatingSave"
 )
 
 // hookPriority runs the workflow before PocketBase's own validation (inside Next).
@@ -49,6 +50,9 @@ func Register(app core.App) {
 	app.OnRecordCreate(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventCreate, Func: onEventCreate, Priority: hookPriority})
 	app.OnRecordUpdate(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventUpdate, Func: onEventUpdate, Priority: hookPriority})
 	app.OnRecordDelete(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventDelete, Func: onEventDelete, Priority: hookPriority})
+
+	app.OnRecordCreate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
+	app.OnRecordUpdate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
 
 	app.OnRecordValidate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceValidation, Func: onServiceValidate, Priority: hookPriority})
 }

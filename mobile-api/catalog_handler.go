@@ -18,19 +18,23 @@ import (
 
 // catalogService is one active service as the app shows it, in one language.
 type catalogService struct {
-	ID          string         `json:"id"`
-	Code        string         `json:"code"`
-	Name        string         `json:"name"`
-	Description string         `json:"description"`
-	Group       string         `json:"group"`
-	Keywords    string         `json:"keywords"`
-	Department  string         `json:"department"`
-	Location    string         `json:"location"`
-	Photos      string         `json:"photos"`
-	Fee         int            `json:"fee"`
-	Currency    string         `json:"currency"`
-	SLAHours    int            `json:"slaHours"`
-	Fields      []catalogField `json:"fields"`
+	ID          string `json:"id"`
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Group       string `json:"group"`
+	Keywords    string `json:"keywords"`
+	Department  string `json:"department"`
+	Location    string `json:"location"`
+	Photos      string `json:"photos"`
+	Fee         int    `json:"fee"`
+	Currency    string `json:"currency"`
+	SLAHours    int    `json:"slaHours"`
+	// ReopenDays is how long after resolution "not fixed" is offered (0: never);
+	// ReopenMode says whether it reopens the request or asks a clerk.
+	ReopenDays int            `json:"reopenDays"`
+	ReopenMode string         `json:"reopenMode"`
+	Fields     []catalogField `json:"fields"`
 }
 
 // catalogField is a form question with its texts in the catalogue's language.
@@ -141,6 +145,7 @@ func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) 
 			Keywords:    s.GetString("keywords"), Department: s.GetString("department"),
 			Location: s.GetString("location"), Photos: s.GetString("photos"),
 			Fee: s.GetInt("fee"), Currency: s.GetString("currency"), SLAHours: s.GetInt("sla_hours"),
+			ReopenDays: s.GetInt("reopen_days"), ReopenMode: reopenMode(s.GetString("reopen_mode")),
 			Fields: []catalogField{},
 		}
 		for _, f := range form {
@@ -178,4 +183,12 @@ func localizedText(rec *core.Record, key, lang, fallback string) string {
 		}
 	}
 	return rec.GetString(key)
+}
+
+// reopenMode is a service's reopen_mode with its default ("reopen").
+func reopenMode(m string) string {
+	if m == "" {
+		return "reopen"
+	}
+	return m
 }

@@ -278,7 +278,11 @@ type parsedMutation struct {
 	create  *createArgs
 	comment *commentArgs
 	cancel  *cancelArgs
-	invalid *mutationError
+	// request.edit, request.notFixed, request.rate (sync_push_citizen.go)
+	edit     *editArgs
+	notFixed *notFixedArgs
+	rate     *rateArgs
+	invalid  *mutationError
 }
 
 // parseMutation decodes and checks m's args. It runs before the transaction,
@@ -304,6 +308,9 @@ func parseMutation(m Mutation) parsedMutation {
 		}
 		return parsedMutation{cancel: a, invalid: a.check()}
 	default:
+		if p, ok := parseCitizenMutation(m); ok {
+			return p
+		}
 		return parsedMutation{invalid: &mutationError{Code: "unknown_mutation", Message: fmt.Sprintf("Unknown mutation %q.", truncate(m.Name, 64))}}
 	}
 }
@@ -321,6 +328,8 @@ func applyMutation(tx core.App, citizenID string, m Mutation, p parsedMutation, 
 		return classify(applyCreate(tx, actor, m, p.create, services))
 	case p.comment != nil:
 		return classify(applyComment(tx, actor, p.comment))
+	case p.cancel == nil:
+		return classify(applyCitizenMutation(tx, actor, p))
 	default:
 		return classify(applyCancel(tx, actor, p.cancel))
 	}

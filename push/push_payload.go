@@ -83,6 +83,9 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 		}
 	default:
 		p.Body = fmt.Sprintf(t.statusBody, status)
+		if m.Status == workflow.StatusWaitingCitizen {
+			p.Body = t.question // say what to do, not only the status name
+		}
 	}
 	return p
 }
@@ -104,6 +107,7 @@ func (m Message) Urgency() string {
 type langTexts struct {
 	title          string // %s = request number
 	statusBody     string // %s = status name
+	question       string // waiting_citizen: the city asks the citizen something
 	note           string
 	receiptStatus  string // %s = status name
 	receiptPayment string
@@ -116,6 +120,7 @@ var texts = map[string]langTexts{
 	"it": {
 		title:          "Segnalazione %s",
 		statusBody:     "Nuovo stato: %s.",
+		question:       "Il Comune ti chiede qualcosa: apri la segnalazione per rispondere.",
 		note:           "L'ufficio ha aggiunto un messaggio.",
 		receiptStatus:  "Stato: %s. La ricevuta è disponibile.",
 		receiptPayment: "Pagamento registrato. La ricevuta è disponibile.",
@@ -125,6 +130,7 @@ var texts = map[string]langTexts{
 	"en": {
 		title:          "Request %s",
 		statusBody:     "New status: %s.",
+		question:       "The city has a question for you: open the request to reply.",
 		note:           "The office added a message.",
 		receiptStatus:  "Status: %s. Your receipt is ready.",
 		receiptPayment: "Payment recorded. Your receipt is ready.",
@@ -134,6 +140,7 @@ var texts = map[string]langTexts{
 	"sv": {
 		title:          "Ärende %s",
 		statusBody:     "Ny status: %s.",
+		question:       "Kommunen har en fråga till dig: öppna ärendet för att svara.",
 		note:           "Handläggaren har lagt till ett meddelande.",
 		receiptStatus:  "Status: %s. Ditt kvitto är klart.",
 		receiptPayment: "Betalningen är registrerad. Ditt kvitto är klart.",
@@ -143,6 +150,7 @@ var texts = map[string]langTexts{
 	"et": {
 		title:          "Pöördumine %s",
 		statusBody:     "Uus olek: %s.",
+		question:       "Linnal on sulle küsimus: ava pöördumine, et vastata.",
 		note:           "Ametnik lisas sõnumi.",
 		receiptStatus:  "Olek: %s. Kviitung on valmis.",
 		receiptPayment: "Makse on registreeritud. Kviitung on valmis.",
@@ -152,6 +160,7 @@ var texts = map[string]langTexts{
 	"hu": {
 		title:          "Bejelentés: %s",
 		statusBody:     "Új állapot: %s.",
+		question:       "A város kérdést tett fel Önnek: nyissa meg a bejelentést a válaszhoz.",
 		note:           "Az ügyintéző üzenetet írt.",
 		receiptStatus:  "Állapot: %s. Az igazolás elkészült.",
 		receiptPayment: "A befizetés rögzítve. Az igazolás elkészült.",
