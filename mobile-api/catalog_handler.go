@@ -76,6 +76,14 @@ type catalog struct {
 	Services    []catalogService    `json:"services"`
 	Departments []catalogDepartment `json:"departments"`
 	Statuses    []catalogStatus     `json:"statuses"`
+	City        catalogCity         `json:"city"`
+}
+
+// catalogCity names the city in the app's header (arms: an image URL).
+type catalogCity struct {
+	Name      string `json:"name"`
+	ShortName string `json:"shortName"`
+	Arms      string `json:"arms"`
 }
 
 // handleCatalog answers GET /api/mobile/catalog: public, localized by ?lang=
@@ -117,7 +125,8 @@ func etagMatches(header, etag string) bool {
 }
 
 func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) {
-	out := &catalog{Lang: lang, Languages: slices.Clone(cfg.Languages), Services: []catalogService{}, Departments: []catalogDepartment{}}
+	out := &catalog{Lang: lang, Languages: slices.Clone(cfg.Languages), Services: []catalogService{}, Departments: []catalogDepartment{},
+		City: catalogCity{Name: cfg.Name, ShortName: cfg.ShortName, Arms: "/city/arms"}}
 
 	depts, err := app.FindRecordsByFilter("departments", "", "code", 0, 0)
 	if err != nil {

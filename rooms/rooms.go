@@ -5,6 +5,7 @@ package rooms
 
 import (
 	"civicdesk/changelog"
+	"civicdesk/cityweb"
 	"civicdesk/demo"
 	"civicdesk/hooks"
 	"civicdesk/jobs"
@@ -29,5 +30,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	mobileapi.Register(app)
 	jobs.Register(app)
 	demo.Register(app, rootCmd)
+	cityweb.Register(app)
 	pbpublic.Register(app)
 }

@@ -7,6 +7,8 @@ import { renderField, validateAnswers, toAnswers, fieldId } from '../form.js';
 import { resizePhoto, sha256Hex, MAX_PHOTOS } from '../photos.js';
 import { fileRequest } from '../sync.js';
 import { app, navigate } from '../main.js';
+import { session } from '../api.js';
+import { counted, tooLong } from '../counter.js';
 
 let query = '';
 let draft = null; // {code, values, description, address, location, photos: [{data, type, sha256, url}]}
@@ -51,7 +53,8 @@ function findService(code) {
 /** problems validates the draft: [{id, key, message}] with messages that name the field. */
 function problems(svc, d) {
   const list = validateAnswers(svc.fields, d.values, lang()).map((x) => ({ id: fieldId(x.code), key: x.code, message: x.message }));
-  if (d.description.length > DESC_MAX) list.push({ id: 'description', key: 'description', message: t('err.maxLength', { field: t('file.description'), max: DESC_MAX }) });
+  if (tooLong(d.description, DESC_MAX)) list.push({ id: 'description', key: 'description', message: t('err.maxLength', { field: t('file.description'), max: DESC_MAX }) });
+  if (tooLong(d.address, ADDRESS_MAX)) list.push({ id: 'address', key: 'address', message: t('err.maxLength', { field: t('file.address'), max: ADDRESS_MAX }) });
   if (svc.location === 'required' && !d.location && !d.address.trim()) list.push({ id: 'location', key: 'location', message: t('err.locationRequired') });
   if (svc.photos === 'required' && !d.photos.length) list.push({ id: 'photos', key: 'photos', message: t('err.photoRequired') });
   return list;
@@ -76,10 +79,12 @@ export function formView(code) {
   const fields = svc.fields.map((f) => renderField(f, d.values, errs));
 
   const descId = 'description';
+  // no maxlength: a pasted text is never cut silently; the counter warns instead
+  const descTa = h('textarea', { id: descId, 'aria-describedby': `${descId}-hint ${descId}-err`, 'aria-invalid': errs[descId] ? 'true' : null, oninput: (e) => { d.description = e.target.value; } }, d.description);
   const desc = h('div', {},
     h('label', { for: descId }, t('file.description')),
     h('span', { class: 'hint', id: `${descId}-hint` }, t('file.descriptionHint')),
-    h('textarea', { id: descId, maxlength: DESC_MAX, 'aria-describedby': `${descId}-hint ${descId}-err`, 'aria-invalid': errs[descId] ? 'true' : null, oninput: (e) => { d.description = e.target.value; } }, d.description),
+    descTa, counted(descTa, DESC_MAX, t('file.description')),
     errP(descId));
 
   let loc = null;
@@ -96,12 +101,13 @@ export function formView(code) {
       }, () => { posText.textContent = t('file.positionFailed'); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
     const clearBtn = h('button', { type: 'button', class: 'linkish', hidden: !d.location, onclick: () => { d.location = null; posText.textContent = ''; clearBtn.hidden = true; useBtn.focus(); } }, t('file.positionClear'));
+    const addressInput = h('input', { type: 'text', id: 'address', autocomplete: 'street-address', value: d.address, 'aria-describedby': 'address-err', 'aria-invalid': errs.address ? 'true' : null, oninput: (e) => { d.address = e.target.value; } });
     loc = h('fieldset', { id: 'location', tabindex: '-1', 'aria-describedby': 'location-hint location-err', 'aria-invalid': errs.location ? 'true' : null },
       h('legend', {}, t(svc.location === 'required' ? 'file.location' : 'file.locationOptional')),
       h('span', { class: 'hint', id: 'location-hint' }, t('file.locationHint')),
       h('div', { class: 'actions' }, useBtn, clearBtn), posText,
       h('label', { for: 'address' }, t('file.address')),
-      h('input', { type: 'text', id: 'address', autocomplete: 'street-address', maxlength: ADDRESS_MAX, value: d.address, oninput: (e) => { d.address = e.target.value; } }),
+      addressInput, counted(addressInput, ADDRESS_MAX, t('file.address')), errP('address'),
       errP('location'));
   }
 
@@ -109,6 +115,8 @@ export function formView(code) {
   if (svc.photos !== 'none') {
     const list = h('ul', { class: 'thumbs', id: 'photo-list' });
     const status = h('p', { role: 'status', id: 'photo-status', class: 'muted' });
+    // refusals are errors (read at once), naming the file: not grey status text
+    const photoAlert = h('p', { role: 'alert', id: 'photo-alert', class: 'err' });
     const drawList = () => {
       list.replaceChildren(...d.photos.map((ph, i) => h('li', {},
         h('img', { src: ph.url, alt: t('file.photoAlt', { i: i + 1 }) }),
@@ -118,8 +126,9 @@ export function formView(code) {
     const onFiles = async (e) => {
       const files = [...e.target.files];
       e.target.value = '';
+      const refused = [];
       for (const file of files) {
-        if (d.photos.length >= MAX_PHOTOS) { status.textContent = t('err.photosMax', { n: MAX_PHOTOS }); break; }
+        if (d.photos.length >= MAX_PHOTOS) { refused.push(t('err.photoDropped', { n: MAX_PHOTOS, name: file.name })); continue; }
         status.textContent = t('file.preparing');
         try {
           const r = await resizePhoto(file);
@@ -127,9 +136,11 @@ export function formView(code) {
           d.photos.push({ data: r.data, type: r.type, sha256, url: URL.createObjectURL(new Blob([r.data], { type: r.type })) });
           status.textContent = t('file.photoAdded', { n: d.photos.length, max: MAX_PHOTOS });
         } catch {
-          status.textContent = t('err.photoRead');
+          status.textContent = '';
+          refused.push(t('err.photoNotImage', { name: file.name }));
         }
       }
+      photoAlert.textContent = refused.join(' ');
       drawList();
     };
     const accept = 'image/jpeg,image/png,image/webp';
@@ -141,7 +152,7 @@ export function formView(code) {
           h('input', { type: 'file', id: 'photo-camera', accept, capture: 'environment', onchange: onFiles })),
         h('label', { class: 'button secondary file-btn' }, t('file.choosePhoto'),
           h('input', { type: 'file', id: 'photo-pick', accept, multiple: true, onchange: onFiles }))),
-      status, list, errP('photos'));
+      status, photoAlert, list, errP('photos'));
     drawList();
   }
 
@@ -167,6 +178,11 @@ export function formView(code) {
       announce(`${t('err.summary')} ${list.map((x) => x.message).join(' ')}`);
       return;
     }
+    if (!session()) {
+      // browsing is open to everyone; sending needs an account (the draft stays in memory)
+      navigate(`/signin?next=${encodeURIComponent(`/new/${code}`)}`);
+      return;
+    }
     submit.disabled = true;
     try {
       const id = await fileRequest({
@@ -176,8 +192,7 @@ export function formView(code) {
       });
       for (const ph of d.photos) URL.revokeObjectURL(ph.url);
       draft = null;
-      app.flash = t('file.queued');
-      navigate(`/requests/${id}`);
+      navigate(`/requests/${id}?sent=1`);
     } catch (err) {
       submit.disabled = false;
       summary.replaceChildren(h('p', {}, t('file.saveFailed', { reason: err.message })));
@@ -191,5 +206,6 @@ export function formView(code) {
     svc.description ? h('p', {}, svc.description) : null,
     svc.fee ? h('p', { class: 'note' }, t('file.fee', { amount: fmtMoney(svc.fee, svc.currency) })) : null,
     h('p', { class: 'muted' }, t('file.requiredNote')),
+    session() ? null : h('p', { class: 'note', id: 'signin-to-send' }, t('file.signinToSend')),
     form);
 }
