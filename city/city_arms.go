@@ -10,6 +10,25 @@ import (
 //go:embed arms.svg
 var demoArms []byte
 
+//go:embed map.geojson
+var demoMap []byte
+
+// Map returns the city's map file (GeoJSON, at most 8 MiB): MapFile, else the
+// embedded demo map.
+func (c Config) Map() ([]byte, error) {
+	if c.MapFile == "" {
+		return demoMap, nil
+	}
+	b, err := os.ReadFile(c.MapFile)
+	if err != nil {
+		return nil, fmt.Errorf("city map %s: %w", c.MapFile, err)
+	}
+	if len(b) > 8<<20 {
+		return nil, fmt.Errorf("city map %s: %d bytes, at most 8 MiB", c.MapFile, len(b))
+	}
+	return b, nil
+}
+
 // Arms returns the city's arms image and its media type: the file named by
 // ArmsFile (SVG or PNG, at most 1 MiB), else the embedded demo arms.
 func (c Config) Arms() ([]byte, string, error) {

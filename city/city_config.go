@@ -28,6 +28,14 @@ type Config struct {
 	// ArmsFile is the path of the city's arms (SVG or PNG) shown by the apps;
 	// empty: the embedded demo arms (city_arms.go).
 	ArmsFile string
+	// MapFile is the path of the city's map as GeoJSON (outline and named
+	// streets, docs/pwa.md "Map file"); empty: the embedded demo map.
+	MapFile string
+	// MapTiles is an optional raster tile URL template ({z}/{x}/{y}); empty:
+	// the app draws only the map file (no tile server needed).
+	MapTiles string
+	// MapAttribution is shown with the tiles when MapTiles is set.
+	MapAttribution string
 	// IssuerCode is the receipt issuer (`iss`), e.g. "IT-GE".
 	IssuerCode string
 	// TimeZone is the city's IANA time zone name; Location is its loaded form.
@@ -109,6 +117,9 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("CIVICDESK_CITY_NAME", &c.Name)
 	str("CIVICDESK_CITY_SHORT_NAME", &c.ShortName)
 	str("CIVICDESK_CITY_ARMS", &c.ArmsFile)
+	str("CIVICDESK_CITY_MAP", &c.MapFile)
+	str("CIVICDESK_MAP_TILES", &c.MapTiles)
+	str("CIVICDESK_MAP_ATTRIBUTION", &c.MapAttribution)
 	str("CIVICDESK_ISSUER", &c.IssuerCode)
 	str("CIVICDESK_TIMEZONE", &c.TimeZone)
 	list("CIVICDESK_LANGUAGES", &c.Languages)

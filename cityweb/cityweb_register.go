@@ -1,6 +1,8 @@
 // Package cityweb is the city's public face in the citizen app: the web app
 // manifest rendered with the city's name and arms, and the arms image, so an
-// installed app and its header name the city (from city/, not a fixed text).
+// installed app and its header name the city (from city/, not a fixed text);
+// the city's map file; public requests (no personal data) for the public map
+// and "already reported nearby"; pushes to the followers of a request.
 package cityweb
 
 import (
@@ -34,9 +36,11 @@ func Register(app core.App) {
 		Func: func(se *core.ServeEvent) error {
 			se.Router.GET(PathManifest, handleManifest)
 			se.Router.GET(PathArms, handleArms)
+			registerPublic(se)
 			return se.Next()
 		},
 	})
+	bindFollowerPushes(app)
 }
 
 // Manifest renders the embedded manifest with the city's name, short name

@@ -25,6 +25,8 @@ const (
 	HookIDPhotosCreate      = "civicdeskPhotosCreate"
 	HookIDPhotosUpdate      = "civicdeskPhotosUpdate"
 	HookIDRatingSave        = "civicdeskRatingSave"
+	HookIDRequestGeo        = "civicdeskRequestGeo"
+	HookIDFollowCreate      = "civicdeskFollowCreate"
 )
 
 // hookPriority runs the workflow before PocketBase's own validation (inside Next).
@@ -51,6 +53,11 @@ func Register(app core.App) {
 	app.OnRecordUpdate(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventUpdate, Func: onEventUpdate, Priority: hookPriority})
 	app.OnRecordDelete(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventDelete, Func: onEventDelete, Priority: hookPriority})
 
+	// inside the workflow's Next, just before the write
+	app.OnRecordCreate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestGeo, Func: onRequestGeo, Priority: hookPriority + 2})
+	app.OnRecordUpdate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestGeo, Func: onRequestGeo, Priority: hookPriority + 2})
+	app.OnRecordCreate("follows").Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDFollowCreate, Func: onFollowCreate, Priority: hookPriority})
+	app.OnRecordCreateRequest("follows").Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorCreate, Func: attach, Priority: hookPriority})
 	app.OnRecordCreate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
 	app.OnRecordUpdate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
 

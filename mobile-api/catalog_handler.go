@@ -84,6 +84,10 @@ type catalogCity struct {
 	Name      string `json:"name"`
 	ShortName string `json:"shortName"`
 	Arms      string `json:"arms"`
+	// Map is the city's GeoJSON (outline, streets); Tiles an optional tile URL template.
+	Map         string `json:"map"`
+	Tiles       string `json:"tiles,omitempty"`
+	Attribution string `json:"attribution,omitempty"`
 }
 
 // handleCatalog answers GET /api/mobile/catalog: public, localized by ?lang=
@@ -126,7 +130,7 @@ func etagMatches(header, etag string) bool {
 
 func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) {
 	out := &catalog{Lang: lang, Languages: slices.Clone(cfg.Languages), Services: []catalogService{}, Departments: []catalogDepartment{},
-		City: catalogCity{Name: cfg.Name, ShortName: cfg.ShortName, Arms: "/city/arms"}}
+		City: catalogCity{Name: cfg.Name, ShortName: cfg.ShortName, Arms: "/city/arms", Map: "/city/map.geojson", Tiles: cfg.MapTiles, Attribution: cfg.MapAttribution}}
 
 	depts, err := app.FindRecordsByFilter("departments", "", "code", 0, 0)
 	if err != nil {

@@ -38,6 +38,9 @@ type Message struct {
 	Status string
 	// ReceiptKind is the receipts.kind for KindReceipt (received, resolved, payment).
 	ReceiptKind string
+	// Follow marks a message to a follower of someone else's request: its link
+	// opens the request's public page.
+	Follow bool
 }
 
 // Topic returns the push Topic of a request: one per request, so a device that
@@ -61,6 +64,9 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 		URL: cfg.PublicURL + "/#/requests/" + url.PathEscape(m.RequestID),
 		Tag: "req-" + m.RequestID,
 	}
+	if m.Follow {
+		p.URL = cfg.PublicURL + "/#/public/requests/" + url.PathEscape(m.RequestID)
+	}
 	if cfg.PushGeneric {
 		// generic mode: nothing on a lock screen says which request or what happened
 		p.Title = t.genericTitle
@@ -83,7 +89,7 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 		}
 	default:
 		p.Body = fmt.Sprintf(t.statusBody, status)
-		if m.Status == workflow.StatusWaitingCitizen {
+		if m.Status == workflow.StatusWaitingCitizen && !m.Follow {
 			p.Body = t.question // say what to do, not only the status name
 		}
 	}
@@ -98,7 +104,7 @@ func (p Payload) Encode() []byte {
 
 // Urgency returns the RFC 8030 urgency of a message: "high" when the citizen must act.
 func (m Message) Urgency() string {
-	if m.Kind == KindStatus && m.Status == workflow.StatusWaitingCitizen {
+	if m.Kind == KindStatus && m.Status == workflow.StatusWaitingCitizen && !m.Follow {
 		return "high"
 	}
 	return "normal"

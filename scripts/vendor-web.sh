@@ -8,3 +8,7 @@ cd "$(dirname "$0")/.."
 mkdir -p pb_public/verify/vendor
 cp web/node_modules/jsqr/dist/jsQR.js pb_public/verify/vendor/jsQR.js
 cp web/node_modules/jsqr/LICENSE pb_public/verify/vendor/jsQR.LICENSE
+# Leaflet for the citizen app's map (loaded only when a map opens; not precached)
+mkdir -p pb_public/vendor/leaflet/images
+cp web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css pb_public/vendor/leaflet/
+cp web/node_modules/leaflet/LICENSE pb_public/vendor/leaflet/LICENSE
