@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'e53047ae41029a89';
+const VERSION = '811a630fd04ec410';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
@@ -22,6 +22,7 @@ const SHELL = [
   '/app/lang/it.js',
   '/app/lang/sv.js',
   '/app/main.js',
+  '/app/map.js',
   '/app/photopicker.js',
   '/app/photos.js',
   '/app/push.js',
@@ -31,6 +32,8 @@ const SHELL = [
   '/app/views/auth.js',
   '/app/views/conversation.js',
   '/app/views/file.js',
+  '/app/views/location.js',
+  '/app/views/public.js',
   '/app/views/receipts.js',
   '/app/views/requests.js',
   '/app/views/settings.js',

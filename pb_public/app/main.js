@@ -17,6 +17,8 @@ const listView = view('requests', 'listView');
 const detailView = view('requests', 'detailView');
 const receiptsView = view('receipts', 'receiptsView');
 const settingsView = view('settings', 'settingsView');
+const publicListView = view('public', 'publicListView');
+const publicDetailView = view('public', 'publicDetailView');
 
 /** app is the shared state the views read. */
 export const app = { catalog: null, flash: null, installPrompt: null };
@@ -31,6 +33,8 @@ const ROUTES = [
   [/^\/requests\/([^/]+)\/?$/, (m) => detailView(decodeURIComponent(m[1])), { live: true }],
   [/^\/receipts\/?$/, receiptsView, { live: true }],
   [/^\/settings\/?$/, settingsView],
+  [/^\/public\/?$/, publicListView, { public: true }],
+  [/^\/public\/requests\/([a-z0-9]{15})\/?$/, (m) => publicDetailView(m[1]), { public: true }],
 ];
 const NAV = [['/new', 'nav.new'], ['/requests', 'nav.requests'], ['/receipts', 'nav.receipts'], ['/settings', 'nav.settings']];
 // signed out: the catalogue and signing in (citizen-app, issue 13)

@@ -9,6 +9,7 @@ import { fileRequest } from '../sync.js';
 import { app, navigate } from '../main.js';
 import { session } from '../api.js';
 import { counted, tooLong } from '../counter.js';
+import { mapPanel, nearbyPanel } from './location.js';
 
 let query = '';
 let draft = null; // {code, values, description, address, location, photos: [{data, type, sha256, url}]}
@@ -37,6 +38,7 @@ export function servicesView() {
           s.fee ? h('span', { class: 'muted' }, ` ${t('file.fee', { amount: fmtMoney(s.fee, s.currency) })}`) : null)))))));
   };
   if (app.catalog.offline) section.append(h('p', { class: 'note' }, t('file.catalogCached')));
+  section.append(h('p', {}, h('a', { href: '/public', id: 'to-public' }, t('pub.link'))));
   section.append(
     h('label', { for: 'service-search' }, t('file.search')),
     h('span', { class: 'hint', id: 'service-search-hint' }, t('file.searchHint')),
@@ -88,7 +90,9 @@ export function formView(code) {
     errP(descId));
 
   let loc = null;
+  let nearby = null;
   if (svc.location !== 'none') {
+    nearby = nearbyPanel(svc, d);
     const posText = h('p', { id: 'position-status', role: 'status' }, d.location ? t('file.positionFound', { lat: d.location.lat.toFixed(5), lon: d.location.lon.toFixed(5), acc: Math.round(d.location.acc || 0) }) : '');
     const useBtn = h('button', { type: 'button', class: 'secondary', id: 'use-position' }, t('file.useMyPosition'));
     useBtn.addEventListener('click', () => {
@@ -98,14 +102,23 @@ export function formView(code) {
         d.location = { lat: pos.coords.latitude, lon: pos.coords.longitude, acc: pos.coords.accuracy };
         posText.textContent = t('file.positionFound', { lat: d.location.lat.toFixed(5), lon: d.location.lon.toFixed(5), acc: Math.round(pos.coords.accuracy) });
         clearBtn.hidden = false;
+        nearby.refresh();
       }, () => { posText.textContent = t('file.positionFailed'); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
     const clearBtn = h('button', { type: 'button', class: 'linkish', hidden: !d.location, onclick: () => { d.location = null; posText.textContent = ''; clearBtn.hidden = true; useBtn.focus(); } }, t('file.positionClear'));
     const addressInput = h('input', { type: 'text', id: 'address', autocomplete: 'street-address', value: d.address, 'aria-describedby': 'address-err', 'aria-invalid': errs.address ? 'true' : null, oninput: (e) => { d.address = e.target.value; } });
+    // the map (loaded on demand) moves the same point the position button sets
+    const mp = mapPanel(d, (pt) => {
+      d.location = { lat: pt.lat, lon: pt.lon, acc: 0 };
+      posText.textContent = t(pt.street ? 'map.pinNear' : 'map.pinAt', { lat: pt.lat.toFixed(5), lon: pt.lon.toFixed(5), street: pt.street });
+      clearBtn.hidden = false;
+      if (pt.street && !d.address.trim()) { d.address = pt.street; addressInput.value = pt.street; addressInput.dispatchEvent(new Event('input')); }
+      nearby.refresh();
+    });
     loc = h('fieldset', { id: 'location', tabindex: '-1', 'aria-describedby': 'location-hint location-err', 'aria-invalid': errs.location ? 'true' : null },
       h('legend', {}, t(svc.location === 'required' ? 'file.location' : 'file.locationOptional')),
       h('span', { class: 'hint', id: 'location-hint' }, t('file.locationHint')),
-      h('div', { class: 'actions' }, useBtn, clearBtn), posText,
+      h('div', { class: 'actions' }, useBtn, mp.button, clearBtn), posText, mp.panel,
       h('label', { for: 'address' }, t('file.address')),
       addressInput, counted(addressInput, ADDRESS_MAX, t('file.address')), errP('address'),
       errP('location'));
@@ -157,7 +170,8 @@ export function formView(code) {
   }
 
   const submit = h('button', { type: 'submit' }, t('file.submit'));
-  form.append(summary, ...fields, desc, loc || '', photos || '', h('div', { class: 'actions' }, submit));
+  form.append(summary, ...fields, desc, loc || '', photos || '', nearby ? nearby.box : '', h('div', { class: 'actions' }, submit));
+  if (nearby && d.location) setTimeout(() => nearby.refresh(), 0);
 
   const showSummary = (list) => {
     summary.replaceChildren(h('h2', {}, t('err.summary')),

@@ -126,7 +126,12 @@ export async function detailView(id) {
     h('dt', {}, t('req.filedDevice')), h('dd', { id: 'request-filed' }, fmtDate(row._local ? row.created : (row.reported_at || row.created))),
     h('dt', {}, t('req.arrived')), h('dd', { id: 'request-arrived' }, row._local ? t('req.notArrived') : fmtDate(row.created)),
     row.address ? [h('dt', {}, t('file.address')), h('dd', {}, row.address)] : null,
-    row.location && (row.location.lat || row.location.lon) ? [h('dt', {}, t('file.location')), h('dd', {}, `${Number(row.location.lat).toFixed(5)}, ${Number(row.location.lon).toFixed(5)}`)] : null,
+    row.location && (row.location.lat || row.location.lon) ? [h('dt', {}, t('file.location')), h('dd', {}, `${Number(row.location.lat).toFixed(5)}, ${Number(row.location.lon).toFixed(5)} `,
+      h('button', { type: 'button', class: 'linkish', id: 'show-map', onclick: async (e) => {
+        const box = h('div', { class: 'map', id: 'request-map' });
+        e.target.replaceWith(box);
+        try { await (await import('../map.js')).pointsMap(box, [{ lat: Number(row.location.lat), lon: Number(row.location.lon) }], { label: t('map.requestLabel', { lat: Number(row.location.lat).toFixed(5), lon: Number(row.location.lon).toFixed(5) }) }); } catch { box.replaceWith(h('p', { class: 'note warn' }, t('map.failed'))); }
+      } }, t('map.show')))] : null,
     row.fee ? [h('dt', {}, t('req.fee')), h('dd', {}, fmtMoney(row.fee, row.currency))] : null,
     row.status_note ? [h('dt', {}, t('req.note')), h('dd', {}, row.status_note)] : null);
 
