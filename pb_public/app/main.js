@@ -42,6 +42,7 @@ const PUBLIC_NAV = [['/new', 'nav.new'], ['/signin', 'auth.signin.title']];
 let currentRoute = null;
 let booted = false;
 let renderSeq = 0;
+let navPending = false;
 
 /** navigate shows path (pushing history unless replace). */
 export function navigate(path, { replace = false } = {}) {
@@ -68,8 +69,12 @@ async function render(isNavigation, force = false) {
   // counted only for renders that draw: a skipped one must not cancel one in flight
   const seq = ++renderSeq;
   const focusedId = document.activeElement && document.activeElement.id;
+  if (isNavigation) navPending = true;
   const node = await route[1](match);
   if (seq !== renderSeq) return; // a newer render started meanwhile
+  // a data re-render that overtook a navigation still is that navigation (focus, title)
+  isNavigation = isNavigation || navPending;
+  navPending = false;
   currentRoute = route;
   const main = document.getElementById('main');
   main.replaceChildren(node);
