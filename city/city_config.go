@@ -23,6 +23,19 @@ var Languages = []string{"it", "en", "sv", "et", "hu"}
 type Config struct {
 	// Name is the city's display name.
 	Name string
+	// ShortName is the name under an installed app's icon (≤ 12 characters reads best).
+	ShortName string
+	// ArmsFile is the path of the city's arms (SVG or PNG) shown by the apps;
+	// empty: the embedded demo arms (city_arms.go).
+	ArmsFile string
+	// MapFile is the path of the city's map as GeoJSON (outline and named
+	// streets, docs/pwa.md "Map file"); empty: the embedded demo map.
+	MapFile string
+	// MapTiles is an optional raster tile URL template ({z}/{x}/{y}); empty:
+	// the app draws only the map file (no tile server needed).
+	MapTiles string
+	// MapAttribution is shown with the tiles when MapTiles is set.
+	MapAttribution string
 	// IssuerCode is the receipt issuer (`iss`), e.g. "IT-GE".
 	IssuerCode string
 	// TimeZone is the city's IANA time zone name; Location is its loaded form.
@@ -60,6 +73,7 @@ func Default() Config {
 	}
 	return Config{
 		Name:           "Comune di Genova (demo)",
+		ShortName:      "Genova",
 		IssuerCode:     "IT-GE",
 		TimeZone:       "Europe/Rome",
 		Location:       loc,
@@ -110,6 +124,11 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	str("CIVICDESK_CITY_NAME", &c.Name)
+	str("CIVICDESK_CITY_SHORT_NAME", &c.ShortName)
+	str("CIVICDESK_CITY_ARMS", &c.ArmsFile)
+	str("CIVICDESK_CITY_MAP", &c.MapFile)
+	str("CIVICDESK_MAP_TILES", &c.MapTiles)
+	str("CIVICDESK_MAP_ATTRIBUTION", &c.MapAttribution)
 	str("CIVICDESK_ISSUER", &c.IssuerCode)
 	str("CIVICDESK_TIMEZONE", &c.TimeZone)
 	list("CIVICDESK_LANGUAGES", &c.Languages)

@@ -113,6 +113,10 @@ func Seed(app core.App) ([]Account, error) {
 			}
 		}
 
+		if err := seedCitizenApp(txApp); err != nil {
+			return err
+		}
+
 		codes := make([]string, 0, len(deptIDs))
 		for code := range deptIDs {
 			codes = append(codes, code)

@@ -64,6 +64,6 @@ test('sign up and file a request with the keyboard only', async () => {
   const rest = await tabTo(page, 'button');
   assert.ok(rest.some((s) => s.includes('#photo-camera')) && rest.some((s) => s.includes('#photo-pick')), `photo inputs reachable: ${rest.join(' → ')}`);
   await page.keyboard.press('Enter');
-  await page.waitForURL(/\/requests\/[a-z0-9]{15}$/);
+  await page.waitForURL(/\/requests\/[a-z0-9]{15}(\?sent=1)?$/); // the "sent" step
   await waitFor(async () => /^\d{4}-\d+$/.test((await page.textContent('#request-number')).trim()), { what: 'number' });
 });

@@ -34,7 +34,7 @@ test('a rejected request is explained, does not block the queue, and can be remo
   await page.fill('#f-copies', '1');
   await page.check('input[name="f-delivery"][value="desk"]');
   await page.click('#request-form button[type=submit]');
-  await page.waitForURL(/\/requests\/[a-z0-9]{15}$/);
+  await page.waitForURL(/\/requests\/[a-z0-9]{15}(\?sent=1)?$/);
   const accepted = new URL(page.url()).pathname.split('/').pop();
 
   await context.setOffline(false);

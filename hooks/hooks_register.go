@@ -26,6 +26,9 @@ const (
 	HookIDPhotosUpdate      = "civicdeskPhotosUpdate"
 	HookIDStaffCreate       = "civicdeskStaffCreate"
 	HookIDStaffUpdate       = "civicdeskStaffUpdate"
+	HookIDRatingSave        = "civicdeskRatingSave"
+	HookIDRequestGeo        = "civicdeskRequestGeo"
+	HookIDFollowCreate      = "civicdeskFollowCreate"
 )
 
 // hookPriority runs the workflow before PocketBase's own validation (inside Next).
@@ -54,6 +57,14 @@ func Register(app core.App) {
 	app.OnRecordCreate(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventCreate, Func: onEventCreate, Priority: hookPriority})
 	app.OnRecordUpdate(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventUpdate, Func: onEventUpdate, Priority: hookPriority})
 	app.OnRecordDelete(collEvents).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDEventDelete, Func: onEventDelete, Priority: hookPriority})
+
+	// inside the workflow's Next, just before the write
+	app.OnRecordCreate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestGeo, Func: onRequestGeo, Priority: hookPriority + 2})
+	app.OnRecordUpdate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestGeo, Func: onRequestGeo, Priority: hookPriority + 2})
+	app.OnRecordCreate("follows").Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDFollowCreate, Func: onFollowCreate, Priority: hookPriority})
+	app.OnRecordCreateRequest("follows").Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorCreate, Func: attach, Priority: hookPriority})
+	app.OnRecordCreate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
+	app.OnRecordUpdate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
 
 	app.OnRecordValidate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceValidation, Func: onServiceValidate, Priority: hookPriority})
 }

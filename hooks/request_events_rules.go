@@ -23,12 +23,14 @@ func onEventCreate(e *core.RecordEvent) error {
 		if actor.Kind == workflow.ActorSystem {
 			return e.Next() // written by appendEvent or a job, already complete
 		}
-		if ev.GetString("type") != "comment" {
-			return validation.Errors{"type": validation.NewError("validation_comment_only", "Only comments can be added; the other events are written by the workflow.")}
+		typ := ev.GetString("type")
+		if typ != "comment" && (typ != "not_fixed" || actor.Kind != workflow.ActorCitizen) {
+			return validation.Errors{"type": validation.NewError("validation_comment_only", "Only comments (and the owner's \"not fixed\") can be added; the other events are written by the workflow.")}
 		}
 		if strings.TrimSpace(ev.GetString("message")) == "" {
 			return validation.Errors{"message": validation.NewError("validation_required", "Write a message.")}
 		}
+		var policy reopenPolicy
 		req, err := e.App.FindRecordById(collRequests, ev.GetString("request"))
 		if err != nil {
 			return validation.Errors{"request": validation.NewError("validation_unknown_request", "No such request.")}
@@ -39,6 +41,11 @@ func onEventCreate(e *core.RecordEvent) error {
 				return validation.Errors{"request": validation.NewError("validation_not_yours", "You can comment only on your own requests.")}
 			}
 			ev.Set("public", true)
+			if typ == "not_fixed" {
+				if policy, err = checkNotFixed(e.App, req); err != nil {
+					return err
+				}
+			}
 		case workflow.ActorOpen311:
 			// an update relayed by an API client (FixMyStreet's servicerequestupdates): public like the citizen's own
 			ev.Set("public", true)
@@ -54,7 +61,10 @@ func onEventCreate(e *core.RecordEvent) error {
 		if err := e.Next(); err != nil {
 			return err
 		}
-		if actor.Kind != workflow.ActorCitizen && ev.GetBool("public") {
+		if actor.Kind == workflow.ActorCitizen {
+			return afterCitizenEvent(e.App, req, ev, actor, policy)
+		}
+		if ev.GetBool("public") {
 			return workflow.Of(e.App).OnPublicNote.Trigger(&workflow.Event{
 				App: e.App, Request: req, Entry: ev, Actor: actor,
 				From: req.GetString("status"), To: req.GetString("status"),

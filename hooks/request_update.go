@@ -19,7 +19,7 @@ import (
 // else is locked for them: a 400 names the field. Superusers and the system
 // may change everything but the identity fields (lockedForAll).
 var editable = map[workflow.ActorKind][]string{
-	workflow.ActorCitizen: {"status", "photos", "status_note"}, // the note only as a cancellation reason
+	workflow.ActorCitizen: {"status", "photos", "status_note", "answers", "description", "address", "location"}, // the note only as a cancellation reason; the rest only while received (request_citizen.go)
 	workflow.ActorStaff:   {"status", "status_note", "assignee", "priority", "photos", "paid_at", "payment_ref", "service", "duplicate_of"},
 }
 
@@ -60,6 +60,14 @@ func onRequestUpdate(e *core.RecordEvent) error {
 		if actor.Kind == workflow.ActorCitizen && slices.Contains(changed, "status_note") && !statusChanged {
 			return validation.Errors{"status_note": validation.NewError("validation_field_locked", "A note can only accompany a cancellation.")}
 		}
+		if actor.Kind == workflow.ActorCitizen {
+			if err := checkCitizenUpdate(e.App, rec, orig, changed, from, to); err != nil {
+				return err
+			}
+		}
+		if statusChanged && actor.IsStaffLike() {
+			rec.Set("not_fixed_at", "") // staff decided on a pending "not fixed"
+		}
 		if statusChanged {
 			if err := workflow.CanTransition(actor, from, to); err != nil {
 				return validation.Errors{"status": transitionError(err)}
@@ -77,7 +85,8 @@ func onRequestUpdate(e *core.RecordEvent) error {
 				rec.Set("overdue", false)
 			}
 		}
-		if actor.Kind == workflow.ActorCitizen && workflow.IsClosed(from) && slices.Contains(changed, "photos") {
+		// photos may follow a "not fixed" that waits for a clerk (the request stays resolved)
+		if actor.Kind == workflow.ActorCitizen && workflow.IsClosed(from) && slices.Contains(changed, "photos") && orig.GetString("not_fixed_at") == "" {
 			return validation.Errors{"photos": validation.NewError("validation_request_closed", "This request is closed.")}
 		}
 		if err := checkPhotoPolicy(e.App, rec, orig); err != nil {
@@ -89,6 +98,11 @@ func onRequestUpdate(e *core.RecordEvent) error {
 
 		if err := e.Next(); err != nil {
 			return err
+		}
+		if actor.Kind == workflow.ActorCitizen {
+			if err := afterCitizenEdit(e.App, rec, actor, changed); err != nil {
+				return err
+			}
 		}
 		if err := afterRequestUpdate(e.App, rec, orig, actor, changed); err != nil {
 			return err

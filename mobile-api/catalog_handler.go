@@ -18,20 +18,24 @@ import (
 
 // catalogService is one active service as the app shows it, in one language.
 type catalogService struct {
-	ID          string         `json:"id"`
-	Code        string         `json:"code"`
-	Name        string         `json:"name"`
-	Description string         `json:"description"`
-	Group       string         `json:"group"`
-	Keywords    string         `json:"keywords"`
-	Department  string         `json:"department"`
-	Location    string         `json:"location"`
-	Photos      string         `json:"photos"`
-	Fee         int            `json:"fee"`
-	Currency    string         `json:"currency"`
-	FeeMode     string         `json:"feeMode,omitempty"` // payments: on_filing, assessed (then Fee is only indicative), none
-	SLAHours    int            `json:"slaHours"`
-	Fields      []catalogField `json:"fields"`
+	ID          string `json:"id"`
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Group       string `json:"group"`
+	Keywords    string `json:"keywords"`
+	Department  string `json:"department"`
+	Location    string `json:"location"`
+	Photos      string `json:"photos"`
+	Fee         int    `json:"fee"`
+	Currency    string `json:"currency"`
+	FeeMode     string `json:"feeMode,omitempty"` // payments: on_filing, assessed (then Fee is only indicative), none
+	SLAHours    int    `json:"slaHours"`
+	// ReopenDays is how long after resolution "not fixed" is offered (0: never);
+	// ReopenMode says whether it reopens the request or asks a clerk.
+	ReopenDays int            `json:"reopenDays"`
+	ReopenMode string         `json:"reopenMode"`
+	Fields     []catalogField `json:"fields"`
 }
 
 // catalogField is a form question with its texts in the catalogue's language.
@@ -73,6 +77,18 @@ type catalog struct {
 	Services    []catalogService    `json:"services"`
 	Departments []catalogDepartment `json:"departments"`
 	Statuses    []catalogStatus     `json:"statuses"`
+	City        catalogCity         `json:"city"`
+}
+
+// catalogCity names the city in the app's header (arms: an image URL).
+type catalogCity struct {
+	Name      string `json:"name"`
+	ShortName string `json:"shortName"`
+	Arms      string `json:"arms"`
+	// Map is the city's GeoJSON (outline, streets); Tiles an optional tile URL template.
+	Map         string `json:"map"`
+	Tiles       string `json:"tiles,omitempty"`
+	Attribution string `json:"attribution,omitempty"`
 }
 
 // handleCatalog answers GET /api/mobile/catalog: public, localized by ?lang=
@@ -114,7 +130,8 @@ func etagMatches(header, etag string) bool {
 }
 
 func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) {
-	out := &catalog{Lang: lang, Languages: slices.Clone(cfg.Languages), Services: []catalogService{}, Departments: []catalogDepartment{}}
+	out := &catalog{Lang: lang, Languages: slices.Clone(cfg.Languages), Services: []catalogService{}, Departments: []catalogDepartment{},
+		City: catalogCity{Name: cfg.Name, ShortName: cfg.ShortName, Arms: "/city/arms", Map: "/city/map.geojson", Tiles: cfg.MapTiles, Attribution: cfg.MapAttribution}}
 
 	depts, err := app.FindRecordsByFilter("departments", "", "code", 0, 0)
 	if err != nil {
@@ -142,6 +159,7 @@ func buildCatalog(app core.App, cfg city.Config, lang string) (*catalog, error) 
 			Keywords:    s.GetString("keywords"), Department: s.GetString("department"),
 			Location: s.GetString("location"), Photos: s.GetString("photos"),
 			Fee: s.GetInt("fee"), Currency: s.GetString("currency"), FeeMode: s.GetString("fee_mode"), SLAHours: s.GetInt("sla_hours"),
+			ReopenDays: s.GetInt("reopen_days"), ReopenMode: reopenMode(s.GetString("reopen_mode")),
 			Fields: []catalogField{},
 		}
 		for _, f := range form {
@@ -179,4 +197,12 @@ func localizedText(rec *core.Record, key, lang, fallback string) string {
 		}
 	}
 	return rec.GetString(key)
+}
+
+// reopenMode is a service's reopen_mode with its default ("reopen").
+func reopenMode(m string) string {
+	if m == "" {
+		return "reopen"
+	}
+	return m
 }

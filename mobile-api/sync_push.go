@@ -279,7 +279,11 @@ type parsedMutation struct {
 	comment *commentArgs
 	cancel  *cancelArgs
 	ext     *extMutation // a mutation registered by another room (RegisterMutation)
-	invalid *mutationError
+	// request.edit, request.notFixed, request.rate (sync_push_citizen.go)
+	edit     *editArgs
+	notFixed *notFixedArgs
+	rate     *rateArgs
+	invalid  *mutationError
 }
 
 // parseMutation decodes and checks m's args. It runs before the transaction,
@@ -308,6 +312,9 @@ func parseMutation(m Mutation) parsedMutation {
 		if p, ok := parseRegistered(m); ok {
 			return p
 		}
+		if p, ok := parseCitizenMutation(m); ok {
+			return p
+		}
 		return parsedMutation{invalid: &mutationError{Code: "unknown_mutation", Message: fmt.Sprintf("Unknown mutation %q.", truncate(m.Name, 64))}}
 	}
 }
@@ -327,6 +334,8 @@ func applyMutation(tx core.App, citizenID string, m Mutation, p parsedMutation, 
 		return classify(applyComment(tx, actor, p.comment))
 	case p.ext != nil:
 		return classify(p.ext.h.Apply(tx, citizenID, m, p.ext.args))
+	case p.cancel == nil:
+		return classify(applyCitizenMutation(tx, actor, p))
 	default:
 		return classify(applyCancel(tx, actor, p.cancel))
 	}

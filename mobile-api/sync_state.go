@@ -218,9 +218,11 @@ func (r *reader) exportRequests(recs []*core.Record, out map[string]map[string]a
 			"reported_at": rec.GetString("reported_at"),
 			"due_at":      rec.GetString("due_at"),
 			"resolved_at": rec.GetString("resolved_at"),
-			"created":     rec.GetString("created"),
-			"updated":     rec.GetString("updated"),
-			"receipts":    rcs,
+			// a "not fixed" waiting for a clerk (issue 13)
+			"not_fixed_at": rec.GetString("not_fixed_at"),
+			"created":      rec.GetString("created"),
+			"updated":      rec.GetString("updated"),
+			"receipts":     rcs,
 		}
 	}
 	return nil

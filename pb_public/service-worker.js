@@ -6,10 +6,11 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'c30d5037bf0ec00a';
+const VERSION = 'fdff8382c84f8f59';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
+  '/app/counter.js',
   '/app/db.js',
   '/app/dom.js',
   '/app/form.js',
@@ -21,18 +22,23 @@ const SHELL = [
   '/app/lang/it.js',
   '/app/lang/sv.js',
   '/app/main.js',
+  '/app/map.js',
+  '/app/photopicker.js',
   '/app/photos.js',
   '/app/push.js',
   '/app/realtime.js',
   '/app/sync.js',
   '/app/tus.js',
   '/app/views/auth.js',
+  '/app/views/consultations.js',
+  '/app/views/conversation.js',
   '/app/views/file.js',
+  '/app/views/location.js',
   '/app/views/pay.js',
+  '/app/views/public.js',
   '/app/views/receipts.js',
   '/app/views/requests.js',
   '/app/views/settings.js',
-  '/app/views/consultations.js',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/',

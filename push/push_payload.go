@@ -38,6 +38,9 @@ type Message struct {
 	Status string
 	// ReceiptKind is the receipts.kind for KindReceipt (received, resolved, payment).
 	ReceiptKind string
+	// Follow marks a message to a follower of someone else's request: its link
+	// opens the request's public page.
+	Follow bool
 }
 
 // Topic returns the push Topic of a request: one per request, so a device that
@@ -61,6 +64,9 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 		URL: cfg.PublicURL + "/#/requests/" + url.PathEscape(m.RequestID),
 		Tag: "req-" + m.RequestID,
 	}
+	if m.Follow {
+		p.URL = cfg.PublicURL + "/#/public/requests/" + url.PathEscape(m.RequestID)
+	}
 	if cfg.PushGeneric {
 		// generic mode: nothing on a lock screen says which request or what happened
 		p.Title = t.genericTitle
@@ -83,6 +89,9 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 		}
 	default:
 		p.Body = fmt.Sprintf(t.statusBody, status)
+		if m.Status == workflow.StatusWaitingCitizen && !m.Follow {
+			p.Body = t.question // say what to do, not only the status name
+		}
 	}
 	return p
 }
@@ -95,7 +104,7 @@ func (p Payload) Encode() []byte {
 
 // Urgency returns the RFC 8030 urgency of a message: "high" when the citizen must act.
 func (m Message) Urgency() string {
-	if m.Kind == KindStatus && m.Status == workflow.StatusWaitingCitizen {
+	if m.Kind == KindStatus && m.Status == workflow.StatusWaitingCitizen && !m.Follow {
 		return "high"
 	}
 	return "normal"
@@ -104,6 +113,7 @@ func (m Message) Urgency() string {
 type langTexts struct {
 	title          string // %s = request number
 	statusBody     string // %s = status name
+	question       string // waiting_citizen: the city asks the citizen something
 	note           string
 	receiptStatus  string // %s = status name
 	receiptPayment string
@@ -116,6 +126,7 @@ var texts = map[string]langTexts{
 	"it": {
 		title:          "Segnalazione %s",
 		statusBody:     "Nuovo stato: %s.",
+		question:       "Il Comune ti chiede qualcosa: apri la segnalazione per rispondere.",
 		note:           "L'ufficio ha aggiunto un messaggio.",
 		receiptStatus:  "Stato: %s. La ricevuta è disponibile.",
 		receiptPayment: "Pagamento registrato. La ricevuta è disponibile.",
@@ -125,6 +136,7 @@ var texts = map[string]langTexts{
 	"en": {
 		title:          "Request %s",
 		statusBody:     "New status: %s.",
+		question:       "The city has a question for you: open the request to reply.",
 		note:           "The office added a message.",
 		receiptStatus:  "Status: %s. Your receipt is ready.",
 		receiptPayment: "Payment recorded. Your receipt is ready.",
@@ -134,6 +146,7 @@ var texts = map[string]langTexts{
 	"sv": {
 		title:          "Ärende %s",
 		statusBody:     "Ny status: %s.",
+		question:       "Kommunen har en fråga till dig: öppna ärendet för att svara.",
 		note:           "Handläggaren har lagt till ett meddelande.",
 		receiptStatus:  "Status: %s. Ditt kvitto är klart.",
 		receiptPayment: "Betalningen är registrerad. Ditt kvitto är klart.",
@@ -143,6 +156,7 @@ var texts = map[string]langTexts{
 	"et": {
 		title:          "Pöördumine %s",
 		statusBody:     "Uus olek: %s.",
+		question:       "Linnal on sulle küsimus: ava pöördumine, et vastata.",
 		note:           "Ametnik lisas sõnumi.",
 		receiptStatus:  "Olek: %s. Kviitung on valmis.",
 		receiptPayment: "Makse on registreeritud. Kviitung on valmis.",
@@ -152,6 +166,7 @@ var texts = map[string]langTexts{
 	"hu": {
 		title:          "Bejelentés: %s",
 		statusBody:     "Új állapot: %s.",
+		question:       "A város kérdést tett fel Önnek: nyissa meg a bejelentést a válaszhoz.",
 		note:           "Az ügyintéző üzenetet írt.",
 		receiptStatus:  "Állapot: %s. Az igazolás elkészült.",
 		receiptPayment: "A befizetés rögzítve. Az igazolás elkészült.",

@@ -87,7 +87,8 @@ func Register(app core.App) {
 	wf.OnStatusChanged.Bind(&hook.Handler[*workflow.Event]{
 		Id: HookIDStatusChanged,
 		Func: func(e *workflow.Event) error {
-			if e.Entry == nil || !e.Entry.GetBool("public") {
+			// the citizen's own change (a reply, a "not fixed") is no news to them
+			if e.Entry == nil || !e.Entry.GetBool("public") || e.Actor.Kind == workflow.ActorCitizen {
 				return e.Next()
 			}
 			if err := queueForRequest(e.App, e.Request, Message{Kind: KindStatus, Status: e.To}); err != nil {

@@ -5,6 +5,7 @@ package rooms
 
 import (
 	"civicdesk/changelog"
+	"civicdesk/cityweb"
 	"civicdesk/console"
 	"civicdesk/consultations"
 	"civicdesk/demo"
@@ -45,5 +46,6 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	websec.Register(app, rootCmd)
 	monitoring.Register(app)
 	doctor.Register(app, rootCmd)
+	cityweb.Register(app)
 	pbpublic.Register(app)
 }

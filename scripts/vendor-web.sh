@@ -13,3 +13,7 @@ cp web/node_modules/jsqr/LICENSE pb_public/verify/vendor/jsQR.LICENSE
 mkdir -p pb_public/staff/vendor
 cp web/node_modules/pocketbase/dist/pocketbase.es.mjs pb_public/staff/vendor/pocketbase.es.mjs
 cp web/node_modules/pocketbase/LICENSE.md pb_public/staff/vendor/pocketbase.LICENSE.md
+# Leaflet for the citizen app's map (loaded only when a map opens; not precached)
+mkdir -p pb_public/vendor/leaflet/images
+cp web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css pb_public/vendor/leaflet/
+cp web/node_modules/leaflet/LICENSE pb_public/vendor/leaflet/LICENSE

@@ -105,3 +105,19 @@ func PhotosProcessed(rec *core.Record) bool {
 	b, _ := rec.GetRaw(photosProcessedKey).(bool)
 	return b
 }
+
+// citizenAnswerKey marks a request saved because its owner answered (a reply
+// or a "not fixed"): only then may a citizen move it to in_progress.
+const citizenAnswerKey = "@civicdesk.citizenAnswer"
+
+// MarkCitizenAnswer tells hooks/ that rec's status change comes from its
+// owner's reply or "not fixed" event, not from a bare status edit.
+func MarkCitizenAnswer(rec *core.Record) {
+	rec.Set(citizenAnswerKey, true)
+}
+
+// CitizenAnswer reports whether MarkCitizenAnswer was called on rec.
+func CitizenAnswer(rec *core.Record) bool {
+	b, _ := rec.GetRaw(citizenAnswerKey).(bool)
+	return b
+}

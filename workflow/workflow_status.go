@@ -34,6 +34,17 @@ var staffTransitions = map[string][]string{
 	StatusCancelled:      {},
 }
 
+// citizenTransitions is what the request's owner may do: cancel while it is
+// received, send it back to the clerk by replying while the city waits for
+// them, and reopen it by saying "not fixed" after resolution. The last two
+// happen only through a citizen's event (hooks/ checks CitizenAnswer and the
+// service's reopen window); a bare status change is refused there.
+var citizenTransitions = map[string][]string{
+	StatusReceived:       {StatusCancelled},
+	StatusWaitingCitizen: {StatusInProgress}, // reply
+	StatusResolved:       {StatusInProgress}, // not fixed (service reopen_mode "reopen")
+}
+
 // TransitionError explains why a status change is refused.
 type TransitionError struct {
 	// Code is a stable machine-readable reason ("invalid_transition", "invalid_status").
@@ -71,13 +82,13 @@ func CanTransition(a Actor, from, to string) error {
 	}
 	switch a.Kind {
 	case ActorCitizen:
-		if from == StatusReceived && to == StatusCancelled {
+		if slices.Contains(citizenTransitions[from], to) {
 			return nil
 		}
 		if to == StatusCancelled {
 			return &TransitionError{Code: "invalid_transition", Message: fmt.Sprintf("A request can be cancelled only while it is %q; it is %q.", StatusReceived, from)}
 		}
-		return &TransitionError{Code: "invalid_transition", Message: "Citizens can only cancel their request."}
+		return &TransitionError{Code: "invalid_transition", Message: "Citizens can only cancel their request, reply to a question, or say it is not fixed."}
 	case ActorStaff, ActorSuperuser, ActorSystem:
 		if slices.Contains(staffTransitions[from], to) {
 			return nil

@@ -24,6 +24,10 @@ func TestCanTransitionCodes(t *testing.T) {
 		{citizen, "received", "cancelled", ""},
 		{citizen, "in_progress", "cancelled", "invalid_transition"},
 		{citizen, "received", "resolved", "invalid_transition"},
+		{citizen, "waiting_citizen", "in_progress", ""}, // by replying (hooks/ requires the reply)
+		{citizen, "resolved", "in_progress", ""},        // "not fixed" (hooks/ checks the window)
+		{citizen, "in_progress", "resolved", "invalid_transition"},
+		{citizen, "waiting_citizen", "resolved", "invalid_transition"},
 		{open311, "received", "in_progress", "invalid_transition"},
 		{workflow.System, "received", "cancelled", ""},
 		{staff, "in_progress", "in_progress", ""},

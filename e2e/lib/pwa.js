@@ -120,7 +120,7 @@ export async function filePothole(page, { photos = 1, address = 'Via Roma 1', se
     await page.waitForFunction((n) => document.querySelectorAll('#photo-list img').length === n, i + 1);
   }
   await page.click('#request-form button[type=submit]');
-  await page.waitForURL(/\/requests\/[a-z0-9]{15}$/);
+  await page.waitForURL(/\/requests\/[a-z0-9]{15}(\?sent=1)?$/); // the "sent" step
   return new URL(page.url()).pathname.split('/').pop();
 }
 

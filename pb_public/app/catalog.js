@@ -46,10 +46,12 @@ export function normalize(raw, lang, offline) {
       fee: Number(s.fee) || 0,
       currency: s.currency || '',
       feeMode: s.feeMode || (Number(s.fee) > 0 ? 'on_filing' : 'none'), // payments
+      reopenDays: Number(s.reopenDays) || 0,
+      reopenMode: s.reopenMode || 'reopen',
       fields: (Array.isArray(s.fields) ? s.fields : []).slice().sort((a, b) => (a.order ?? 0) - (b.order ?? 0)),
     };
   });
-  return { services, departments: raw.departments || [], statuses: raw.statuses || {}, offline };
+  return { services, departments: raw.departments || [], statuses: raw.statuses || {}, city: raw.city || null, offline };
 }
 
 const fold = (s) => String(s).normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();

@@ -3,6 +3,7 @@
 // boolean; labels may be {lang: text} maps; min/max/maxLength/pattern/integer.
 import { h } from './dom.js';
 import { t, loc } from './i18n.js';
+import { counted } from './counter.js';
 
 const LIST_AS_RADIOS = 6;
 // the server's limits when a field has no maxLength (workflow.DefaultStringMax / DefaultTextMax)
@@ -127,17 +128,18 @@ export function renderField(f, values, errors) {
     case 'boolean':
       return group([['true', t('file.yes')], ['false', t('file.no')]].map(([key, text], i) => h('label', { class: 'choice' },
         h('input', { type: 'radio', name: id, id: `${id}-${i}`, value: key, checked: v === key, onchange: () => set(key) }), text)));
-    case 'text':
-      return h('div', {},
-        h('label', { for: id }, label, req), hint,
-        h('textarea', { id, maxlength: maxLen(f), required: !!f.required, 'aria-describedby': describedBy, 'aria-invalid': invalid, oninput: (e) => set(e.target.value) }, v || ''),
-        err);
+    case 'text': {
+      // no maxlength (a paste would be cut silently): a counter and the validation instead
+      const ta = h('textarea', { id, required: !!f.required, 'aria-describedby': describedBy, 'aria-invalid': invalid, oninput: (e) => set(e.target.value) }, v || '');
+      return h('div', {}, h('label', { for: id }, label, req), hint, ta, counted(ta, maxLen(f), label), err);
+    }
     default: {
       const attrs = { id, required: !!f.required, 'aria-describedby': describedBy, 'aria-invalid': invalid, value: v || '', oninput: (e) => set(e.target.value) };
       if (f.datatype === 'number') Object.assign(attrs, { type: 'text', inputmode: f.integer ? 'numeric' : 'decimal', autocomplete: 'off' });
       else if (f.datatype === 'datetime') Object.assign(attrs, { type: 'datetime-local' });
-      else Object.assign(attrs, { type: 'text', maxlength: maxLen(f) });
-      return h('div', {}, h('label', { for: id }, label, req), hint, h('input', attrs), err);
+      else Object.assign(attrs, { type: 'text' });
+      const input = h('input', attrs);
+      return h('div', {}, h('label', { for: id }, label, req), hint, input, f.datatype === 'string' ? counted(input, maxLen(f), label) : null, err);
     }
   }
 }

@@ -24,6 +24,8 @@ const consultationView = view('consultations', 'consultationView');
 const questionView = view('consultations', 'questionView');
 const reviewView = view('consultations', 'reviewView');
 const resultsView = view('consultations', 'resultsView');
+const publicListView = view('public', 'publicListView');
+const publicDetailView = view('public', 'publicDetailView');
 
 /** app is the shared state the views read. */
 export const app = { catalog: null, flash: null, installPrompt: null };
@@ -32,8 +34,8 @@ const ROUTES = [
   [/^\/signin\/?$/, () => authView('signin'), { public: true }],
   [/^\/signup\/?$/, () => authView('signup'), { public: true }],
   [/^\/signin\/code\/?$/, () => authView('otp'), { public: true }],
-  [/^\/new\/?$/, servicesView],
-  [/^\/new\/([a-z0-9_-]+)\/?$/, (m) => formView(m[1])],
+  [/^\/new\/?$/, servicesView, { public: true }], // browse before signing in; sending asks for it
+  [/^\/new\/([a-z0-9_-]+)\/?$/, (m) => formView(m[1]), { public: true }],
   [/^\/requests\/?$/, listView, { live: true }],
   [/^\/requests\/([^/]+)\/?$/, (m) => detailView(decodeURIComponent(m[1])), { live: true }],
   [/^\/requests\/([^/]+)\/pay\/?$/, (m) => payView(decodeURIComponent(m[1])), { live: true }], // payments
@@ -44,11 +46,16 @@ const ROUTES = [
   [/^\/consultations\/([a-z0-9]{15})\/q\/(\d+)\/?$/, (m) => questionView(m[1], Number(m[2]))],
   [/^\/consultations\/([a-z0-9]{15})\/review\/?$/, (m) => reviewView(m[1])],
   [/^\/consultations\/([a-z0-9]{15})\/results\/?$/, (m) => resultsView(m[1])],
+  [/^\/public\/?$/, publicListView, { public: true }],
+  [/^\/public\/requests\/([a-z0-9]{15})\/?$/, (m) => publicDetailView(m[1]), { public: true }],
 ];
 const NAV = [['/new', 'nav.new'], ['/requests', 'nav.requests'], ['/receipts', 'nav.receipts'], ['/consultations', 'nav.consultations'], ['/settings', 'nav.settings']];
+// signed out: the catalogue and signing in (citizen-app, issue 13)
+const PUBLIC_NAV = [['/new', 'nav.new'], ['/signin', 'auth.signin.title']];
 let currentRoute = null;
 let booted = false;
 let renderSeq = 0;
+let navPending = false;
 
 /** navigate shows path (pushing history unless replace). */
 export function navigate(path, { replace = false } = {}) {
@@ -64,7 +71,7 @@ async function render(isNavigation, force = false) {
   // links in push notifications may use hash routes (/#/requests/ID)
   if (location.hash.startsWith('#/')) history.replaceState(null, '', location.hash.slice(1));
   const path = location.pathname;
-  if (path === '/' || path === '/index.html') { navigate(session() ? '/new' : '/signin', { replace: true }); return; }
+  if (path === '/' || path === '/index.html') { navigate('/new', { replace: true }); return; }
   let match = null;
   let route = null;
   for (const r of ROUTES) { match = path.match(r[0]); if (match) { route = r; break; } }
@@ -75,8 +82,12 @@ async function render(isNavigation, force = false) {
   // counted only for renders that draw: a skipped one must not cancel one in flight
   const seq = ++renderSeq;
   const focusedId = document.activeElement && document.activeElement.id;
+  if (isNavigation) navPending = true;
   const node = await route[1](match);
   if (seq !== renderSeq) return; // a newer render started meanwhile
+  // a data re-render that overtook a navigation still is that navigation (focus, title)
+  isNavigation = isNavigation || navPending;
+  navPending = false;
   currentRoute = route;
   const main = document.getElementById('main');
   main.replaceChildren(node);
@@ -95,17 +106,32 @@ async function render(isNavigation, force = false) {
 
 function renderNav(path) {
   const nav = document.getElementById('nav');
-  nav.hidden = !session();
+  nav.hidden = false;
   nav.setAttribute('aria-label', t('nav.label'));
-  nav.replaceChildren(h('ul', {}, NAV.map(([href, key]) => h('li', {},
+  nav.replaceChildren(h('ul', {}, (session() ? NAV : PUBLIC_NAV).map(([href, key]) => h('li', {},
     h('a', { href, 'aria-current': path === href || path.startsWith(`${href}/`) ? 'page' : null }, t(key))))));
 }
 
 function translateShell() {
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  showCity();
   document.getElementById('lang-select').value = lang();
   if (!document.getElementById('update').hidden && waitingWorker) offerUpdate(waitingWorker);
   return updateIndicator();
+}
+
+// showCity names the city in the header (from the catalogue, cached offline) with its arms.
+function showCity() {
+  const c = app.catalog && app.catalog.city;
+  const name = document.getElementById('city-name');
+  const arms = document.getElementById('city-arms');
+  if (!c || !name || !arms) return;
+  name.textContent = c.name;
+  name.hidden = false;
+  // offline before the image was ever loaded: no broken-image icon
+  arms.addEventListener('error', () => { arms.hidden = true; }, { once: true });
+  if (c.arms && arms.getAttribute('src') !== c.arms) arms.src = c.arms;
+  arms.hidden = !c.arms;
 }
 
 /** updateIndicator shows what waits to be sent ("3 requests waiting to send"). */
@@ -236,6 +262,7 @@ async function boot() {
   onSession((s) => { if (!s) { useCitizen(null); realtime.disconnect(); updateIndicator(); render(true); } });
   registerServiceWorker();
   app.catalog = await loadCatalog(lang()).catch((err) => { console.warn('catalog:', err.message); return null; });
+  showCity();
   await render(true);
   booted = true;
   if (session()) {

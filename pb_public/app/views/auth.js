@@ -1,10 +1,23 @@
 // Sign in (password or email one-time code) and sign up.
 import { h, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { signIn, signUp, requestOTP, signInOTP, HttpError, NetworkError, errorMessage } from '../api.js';
+import { signIn, signUp, requestOTP, signInOTP, request, HttpError, NetworkError, errorMessage } from '../api.js';
 import { navigate, signedIn } from '../main.js';
 
-const otp = { email: '', otpId: '' };
+const otp = { email: '', otpId: '', delivery: 'unknown' };
+
+// delivery asks the server how codes travel ("mail" or "log": no SMTP, the
+// city's desk reads them); anything else, e.g. an older server without the
+// route, is "unknown" and the app never claims that a mail was sent.
+async function delivery() {
+  try {
+    const r = await request('GET', '/api/auth-delivery', { auth: false });
+    return ['mail', 'log'].includes(r.data && r.data.otp) ? r.data.otp : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+const SENT = { mail: 'auth.otp.sent', log: 'auth.otp.sentLog', unknown: 'auth.otp.sentUnknown' };
 // accounts created here whose sign-in failed (e.g. rate limited): a retry only signs in
 const created = new Set();
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -95,7 +108,7 @@ export function authView(mode) {
     form = h('form', { novalidate: true },
       summary,
       field('email', 'auth.email', { type: 'email', autocomplete: 'email', required: true, value: otp.email, inputmode: 'email' }),
-      codeStep ? h('p', { class: 'note', role: 'status' }, t('auth.otp.sent', { email: otp.email })) : null,
+      codeStep ? h('p', { class: 'note', role: 'status', id: 'otp-sent' }, t(SENT[otp.delivery] || SENT.unknown, { email: otp.email })) : null,
       codeStep ? field('code', 'auth.otp.code', { type: 'text', autocomplete: 'one-time-code', inputmode: 'numeric', required: true }) : null,
       h('div', { class: 'actions' },
         codeStep ? h('button', { type: 'submit' }, t('auth.otp.submit')) : null,
@@ -107,6 +120,7 @@ export function authView(mode) {
       try {
         otp.otpId = await requestOTP(email);
         otp.email = email;
+        otp.delivery = await delivery();
         const fresh = authView('otp');
         form.closest('section').replaceWith(fresh);
         fresh.querySelector('#code').focus();

@@ -7,6 +7,9 @@ import { renderField, validateAnswers, toAnswers, fieldId } from '../form.js';
 import { resizePhoto, sha256Hex, MAX_PHOTOS } from '../photos.js';
 import { fileRequest } from '../sync.js';
 import { app, navigate } from '../main.js';
+import { session } from '../api.js';
+import { counted, tooLong } from '../counter.js';
+import { mapPanel, nearbyPanel } from './location.js';
 
 let query = '';
 let draft = null; // {code, values, description, address, location, photos: [{data, type, sha256, url}]}
@@ -35,6 +38,7 @@ export function servicesView() {
           s.fee ? h('span', { class: 'muted' }, ` ${t('file.fee', { amount: fmtMoney(s.fee, s.currency) })}`) : null)))))));
   };
   if (app.catalog.offline) section.append(h('p', { class: 'note' }, t('file.catalogCached')));
+  section.append(h('p', {}, h('a', { href: '/public', id: 'to-public' }, t('pub.link'))));
   section.append(
     h('label', { for: 'service-search' }, t('file.search')),
     h('span', { class: 'hint', id: 'service-search-hint' }, t('file.searchHint')),
@@ -51,7 +55,8 @@ function findService(code) {
 /** problems validates the draft: [{id, key, message}] with messages that name the field. */
 function problems(svc, d) {
   const list = validateAnswers(svc.fields, d.values, lang()).map((x) => ({ id: fieldId(x.code), key: x.code, message: x.message }));
-  if (d.description.length > DESC_MAX) list.push({ id: 'description', key: 'description', message: t('err.maxLength', { field: t('file.description'), max: DESC_MAX }) });
+  if (tooLong(d.description, DESC_MAX)) list.push({ id: 'description', key: 'description', message: t('err.maxLength', { field: t('file.description'), max: DESC_MAX }) });
+  if (tooLong(d.address, ADDRESS_MAX)) list.push({ id: 'address', key: 'address', message: t('err.maxLength', { field: t('file.address'), max: ADDRESS_MAX }) });
   if (svc.location === 'required' && !d.location && !d.address.trim()) list.push({ id: 'location', key: 'location', message: t('err.locationRequired') });
   if (svc.photos === 'required' && !d.photos.length) list.push({ id: 'photos', key: 'photos', message: t('err.photoRequired') });
   return list;
@@ -76,14 +81,18 @@ export function formView(code) {
   const fields = svc.fields.map((f) => renderField(f, d.values, errs));
 
   const descId = 'description';
+  // no maxlength: a pasted text is never cut silently; the counter warns instead
+  const descTa = h('textarea', { id: descId, 'aria-describedby': `${descId}-hint ${descId}-err`, 'aria-invalid': errs[descId] ? 'true' : null, oninput: (e) => { d.description = e.target.value; } }, d.description);
   const desc = h('div', {},
     h('label', { for: descId }, t('file.description')),
     h('span', { class: 'hint', id: `${descId}-hint` }, t('file.descriptionHint')),
-    h('textarea', { id: descId, maxlength: DESC_MAX, 'aria-describedby': `${descId}-hint ${descId}-err`, 'aria-invalid': errs[descId] ? 'true' : null, oninput: (e) => { d.description = e.target.value; } }, d.description),
+    descTa, counted(descTa, DESC_MAX, t('file.description')),
     errP(descId));
 
   let loc = null;
+  let nearby = null;
   if (svc.location !== 'none') {
+    nearby = nearbyPanel(svc, d);
     const posText = h('p', { id: 'position-status', role: 'status' }, d.location ? t('file.positionFound', { lat: d.location.lat.toFixed(5), lon: d.location.lon.toFixed(5), acc: Math.round(d.location.acc || 0) }) : '');
     const useBtn = h('button', { type: 'button', class: 'secondary', id: 'use-position' }, t('file.useMyPosition'));
     useBtn.addEventListener('click', () => {
@@ -93,15 +102,25 @@ export function formView(code) {
         d.location = { lat: pos.coords.latitude, lon: pos.coords.longitude, acc: pos.coords.accuracy };
         posText.textContent = t('file.positionFound', { lat: d.location.lat.toFixed(5), lon: d.location.lon.toFixed(5), acc: Math.round(pos.coords.accuracy) });
         clearBtn.hidden = false;
+        nearby.refresh();
       }, () => { posText.textContent = t('file.positionFailed'); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
     const clearBtn = h('button', { type: 'button', class: 'linkish', hidden: !d.location, onclick: () => { d.location = null; posText.textContent = ''; clearBtn.hidden = true; useBtn.focus(); } }, t('file.positionClear'));
+    const addressInput = h('input', { type: 'text', id: 'address', autocomplete: 'street-address', value: d.address, 'aria-describedby': 'address-err', 'aria-invalid': errs.address ? 'true' : null, oninput: (e) => { d.address = e.target.value; } });
+    // the map (loaded on demand) moves the same point the position button sets
+    const mp = mapPanel(d, (pt) => {
+      d.location = { lat: pt.lat, lon: pt.lon, acc: 0 };
+      posText.textContent = t(pt.street ? 'map.pinNear' : 'map.pinAt', { lat: pt.lat.toFixed(5), lon: pt.lon.toFixed(5), street: pt.street });
+      clearBtn.hidden = false;
+      if (pt.street && !d.address.trim()) { d.address = pt.street; addressInput.value = pt.street; addressInput.dispatchEvent(new Event('input')); }
+      nearby.refresh();
+    });
     loc = h('fieldset', { id: 'location', tabindex: '-1', 'aria-describedby': 'location-hint location-err', 'aria-invalid': errs.location ? 'true' : null },
       h('legend', {}, t(svc.location === 'required' ? 'file.location' : 'file.locationOptional')),
       h('span', { class: 'hint', id: 'location-hint' }, t('file.locationHint')),
-      h('div', { class: 'actions' }, useBtn, clearBtn), posText,
+      h('div', { class: 'actions' }, useBtn, mp.button, clearBtn), posText, mp.panel,
       h('label', { for: 'address' }, t('file.address')),
-      h('input', { type: 'text', id: 'address', autocomplete: 'street-address', maxlength: ADDRESS_MAX, value: d.address, oninput: (e) => { d.address = e.target.value; } }),
+      addressInput, counted(addressInput, ADDRESS_MAX, t('file.address')), errP('address'),
       errP('location'));
   }
 
@@ -109,6 +128,8 @@ export function formView(code) {
   if (svc.photos !== 'none') {
     const list = h('ul', { class: 'thumbs', id: 'photo-list' });
     const status = h('p', { role: 'status', id: 'photo-status', class: 'muted' });
+    // refusals are errors (read at once), naming the file: not grey status text
+    const photoAlert = h('p', { role: 'alert', id: 'photo-alert', class: 'err' });
     const drawList = () => {
       list.replaceChildren(...d.photos.map((ph, i) => h('li', {},
         h('img', { src: ph.url, alt: t('file.photoAlt', { i: i + 1 }) }),
@@ -118,8 +139,9 @@ export function formView(code) {
     const onFiles = async (e) => {
       const files = [...e.target.files];
       e.target.value = '';
+      const refused = [];
       for (const file of files) {
-        if (d.photos.length >= MAX_PHOTOS) { status.textContent = t('err.photosMax', { n: MAX_PHOTOS }); break; }
+        if (d.photos.length >= MAX_PHOTOS) { refused.push(t('err.photoDropped', { n: MAX_PHOTOS, name: file.name })); continue; }
         status.textContent = t('file.preparing');
         try {
           const r = await resizePhoto(file);
@@ -127,9 +149,11 @@ export function formView(code) {
           d.photos.push({ data: r.data, type: r.type, sha256, url: URL.createObjectURL(new Blob([r.data], { type: r.type })) });
           status.textContent = t('file.photoAdded', { n: d.photos.length, max: MAX_PHOTOS });
         } catch {
-          status.textContent = t('err.photoRead');
+          status.textContent = '';
+          refused.push(t('err.photoNotImage', { name: file.name }));
         }
       }
+      photoAlert.textContent = refused.join(' ');
       drawList();
     };
     const accept = 'image/jpeg,image/png,image/webp';
@@ -141,12 +165,13 @@ export function formView(code) {
           h('input', { type: 'file', id: 'photo-camera', accept, capture: 'environment', onchange: onFiles })),
         h('label', { class: 'button secondary file-btn' }, t('file.choosePhoto'),
           h('input', { type: 'file', id: 'photo-pick', accept, multiple: true, onchange: onFiles }))),
-      status, list, errP('photos'));
+      status, photoAlert, list, errP('photos'));
     drawList();
   }
 
   const submit = h('button', { type: 'submit' }, t('file.submit'));
-  form.append(summary, ...fields, desc, loc || '', photos || '', h('div', { class: 'actions' }, submit));
+  form.append(summary, ...fields, desc, loc || '', photos || '', nearby ? nearby.box : '', h('div', { class: 'actions' }, submit));
+  if (nearby && d.location) setTimeout(() => nearby.refresh(), 0);
 
   const showSummary = (list) => {
     summary.replaceChildren(h('h2', {}, t('err.summary')),
@@ -167,6 +192,11 @@ export function formView(code) {
       announce(`${t('err.summary')} ${list.map((x) => x.message).join(' ')}`);
       return;
     }
+    if (!session()) {
+      // browsing is open to everyone; sending needs an account (the draft stays in memory)
+      navigate(`/signin?next=${encodeURIComponent(`/new/${code}`)}`);
+      return;
+    }
     submit.disabled = true;
     try {
       const id = await fileRequest({
@@ -176,8 +206,7 @@ export function formView(code) {
       });
       for (const ph of d.photos) URL.revokeObjectURL(ph.url);
       draft = null;
-      app.flash = t('file.queued');
-      navigate(`/requests/${id}`);
+      navigate(`/requests/${id}?sent=1`);
     } catch (err) {
       submit.disabled = false;
       summary.replaceChildren(h('p', {}, t('file.saveFailed', { reason: err.message })));
@@ -191,5 +220,6 @@ export function formView(code) {
     svc.description ? h('p', {}, svc.description) : null,
     svc.fee ? h('p', { class: 'note' }, t('file.fee', { amount: fmtMoney(svc.fee, svc.currency) })) : null,
     h('p', { class: 'muted' }, t('file.requiredNote')),
+    session() ? null : h('p', { class: 'note', id: 'signin-to-send' }, t('file.signinToSend')),
     form);
 }

@@ -6,6 +6,9 @@ import { get, getAll, del } from '../db.js';
 import { pending, addComment, cancelRequest } from '../sync.js';
 import { request } from '../api.js';
 import { app, navigate } from '../main.js';
+import { conversation, REFUSALS } from './conversation.js';
+import { receiptCard, releaseURLs } from './receipts.js';
+import { counted, tooLong } from '../counter.js';
 
 const STATUSES = ['received', 'in_progress', 'waiting_citizen', 'resolved', 'rejected', 'cancelled'];
 const COMMENT_MAX = 2000;
@@ -32,7 +35,8 @@ export function serviceName(row) {
 function badge(row, pend) {
   if (row._rejected) return h('span', { class: 'badge failed' }, t('req.rejectedBadge'));
   if (row._local) return h('span', { class: 'badge pending' }, t('req.waiting'));
-  const b = h('span', { class: `badge ${row.status}` }, statusText(row.status));
+  // "waiting for you" is the one status that asks the citizen to act: marked, not only coloured
+  const b = h('span', { class: `badge ${row.status}` }, row.status === 'waiting_citizen' ? h('span', { 'aria-hidden': 'true' }, '! ') : null, statusText(row.status));
   if (pend && (pend.mutations.length || pend.photos)) return [b, ' ', h('span', { class: 'badge pending' }, t('req.changesWaiting'))];
   return b;
 }
@@ -78,6 +82,9 @@ function eventText(ev) {
     case 'photo': return t('ev.photo');
     case 'payment': return t('ev.payment');
     case 'fee': return t('ev.fee'); // payments: assessed, waived, expired, reversed
+    case 'edit': return t('ev.edit');
+    case 'not_fixed': return t('ev.not_fixed');
+    case 'rating': return t('ev.rating');
     default: return ev.type;
   }
 }
@@ -111,13 +118,21 @@ export async function detailView(id) {
   const flash = app.flash;
   app.flash = null;
   const cancelPending = mine.mutations.some((m) => m.name === 'request.cancel');
+  const justSent = new URLSearchParams(location.search).has('sent');
 
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, t('req.number')), h('dd', { id: 'request-number' }, row.number || t('req.pendingNumber')),
     h('dt', {}, t('req.status')), h('dd', { id: 'request-status' }, badge(row, mine)),
-    h('dt', {}, t('req.filed')), h('dd', {}, fmtDate(row.created)),
+    // when it was filed on the phone (its clock) and when it reached the city (the receipt certifies this one)
+    h('dt', {}, t('req.filedDevice')), h('dd', { id: 'request-filed' }, fmtDate(row._local ? row.created : (row.reported_at || row.created))),
+    h('dt', {}, t('req.arrived')), h('dd', { id: 'request-arrived' }, row._local ? t('req.notArrived') : fmtDate(row.created)),
     row.address ? [h('dt', {}, t('file.address')), h('dd', {}, row.address)] : null,
-    row.location && (row.location.lat || row.location.lon) ? [h('dt', {}, t('file.location')), h('dd', {}, `${Number(row.location.lat).toFixed(5)}, ${Number(row.location.lon).toFixed(5)}`)] : null,
+    row.location && (row.location.lat || row.location.lon) ? [h('dt', {}, t('file.location')), h('dd', {}, `${Number(row.location.lat).toFixed(5)}, ${Number(row.location.lon).toFixed(5)} `,
+      h('button', { type: 'button', class: 'linkish', id: 'show-map', onclick: async (e) => {
+        const box = h('div', { class: 'map', id: 'request-map' });
+        e.target.replaceWith(box);
+        try { await (await import('../map.js')).pointsMap(box, [{ lat: Number(row.location.lat), lon: Number(row.location.lon) }], { label: t('map.requestLabel', { lat: Number(row.location.lat).toFixed(5), lon: Number(row.location.lon).toFixed(5) }) }); } catch { box.replaceWith(h('p', { class: 'note warn' }, t('map.failed'))); }
+      } }, t('map.show')))] : null,
     row.fee ? [h('dt', {}, t('req.fee')), h('dd', {}, fmtMoney(row.fee, row.currency))] : null,
     // payments: the Pay view (amount, payment code, account and reference, offline)
     row.fee || (svc && svc.feeMode && svc.feeMode !== 'none') ? [h('dt', {}, t('pay.title')), h('dd', {}, h('a', { href: `/requests/${encodeURIComponent(id)}/pay`, id: 'pay-link' }, t('pay.open')))] : null,
@@ -132,6 +147,14 @@ export async function detailView(id) {
 
   const notices = [];
   if (flash) notices.push(h('p', { class: 'note ok', role: 'status' }, flash));
+  if (justSent && !row._rejected) {
+    // the "sent" step after filing: says plainly whether it reached the city yet
+    const sent = !row._local && !mine.mutations.length && !mine.photos;
+    notices.push(h('section', { class: `sent-step ${sent ? 'ok' : 'warn'}`, id: 'sent-step', 'aria-labelledby': 'sent-title' },
+      h('h2', { id: 'sent-title' }, t(sent ? 'sent.title.sent' : 'sent.title.waiting')),
+      h('p', {}, sent ? t('sent.sentBody', { number: row.number }) : t('sent.waitingBody')),
+      h('p', {}, h('a', { href: '/new' }, t('sent.another')))));
+  }
   if (row._rejected) {
     notices.push(h('div', { class: 'note bad' },
       h('p', {}, t('req.notAccepted', { reason: row._rejected.message || row._rejected.code || '' })),
@@ -146,7 +169,7 @@ export async function detailView(id) {
   for (const f of mine.failedPhotos) notices.push(h('p', { class: 'note bad' }, t('req.photoRefused', { reason: f.message || f.status })));
   if (cancelPending) notices.push(h('p', { class: 'note warn' }, t('req.cancelling')));
   for (const r of (rejections || []).filter((x) => x.requestId === id)) {
-    notices.push(h('p', { class: 'note bad' }, t(r.name === 'request.cancel' ? 'req.cancelRefused' : 'req.commentRefused', { reason: (r.error && r.error.message) || '' })));
+    notices.push(h('p', { class: 'note bad' }, t(r.name === 'request.cancel' ? 'req.cancelRefused' : (REFUSALS[r.name] || 'req.commentRefused'), { reason: (r.error && r.error.message) || '' })));
   }
 
   for (const u of objectURLs) URL.revokeObjectURL(u);
@@ -163,23 +186,26 @@ export async function detailView(id) {
   const timeline = events.map((ev) => h('li', {},
     h('strong', {}, eventText(ev)), ' ', h('span', { class: 'muted' }, fmtDate(ev.created)),
     ev.author_type || ev.mine !== undefined ? h('span', { class: 'muted' }, ` · ${t(ev.mine || ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,
-    ev.message && (ev.type === 'comment' || ev.type === 'status' || ev.type === 'fee') ? h('p', {}, ev.message) : null));
-  for (const m of mine.mutations.filter((x) => x.name === 'request.comment')) {
+    ev.message && (ev.type === 'comment' || ev.type === 'status' || ev.type === 'fee' || ev.type === 'not_fixed') ? h('p', {}, ev.message) : null));
+  for (const m of mine.mutations.filter((x) => x.name === 'request.comment' || x.name === 'request.notFixed')) {
     timeline.push(h('li', {}, h('strong', {}, t('ev.comment')), ' ', h('span', { class: 'badge pending' }, t('req.waiting')), h('p', {}, m.args.message)));
   }
 
   const closed = ['resolved', 'rejected', 'cancelled'].includes(row.status);
+  const conv = conversation(row, svc, events, mine);
   let commentForm = null;
-  if (!row._local && !closed) {
-    const ta = h('textarea', { id: 'comment', maxlength: COMMENT_MAX, 'aria-describedby': 'comment-err', oninput: (e) => comments.set(id, e.target.value) }, comments.get(id) || '');
+  // while the city waits for the citizen, the reply form above replaces the comment form
+  if (!row._local && !closed && row.status !== 'waiting_citizen') {
+    const ta = h('textarea', { id: 'comment', 'aria-describedby': 'comment-err', oninput: (e) => comments.set(id, e.target.value) }, comments.get(id) || '');
     const err = h('p', { class: 'err', id: 'comment-err' });
     commentForm = h('form', { novalidate: true, id: 'comment-form' },
-      h('h2', {}, h('label', { for: 'comment' }, t('req.comment'))), ta, err,
+      h('h2', {}, h('label', { for: 'comment' }, t('req.comment'))), ta, counted(ta, COMMENT_MAX, t('req.comment')), err,
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('req.commentSend'))));
     commentForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       const msg = ta.value.trim();
       if (!msg) { err.textContent = t('err.required', { field: t('req.comment') }); ta.setAttribute('aria-invalid', 'true'); ta.focus(); announce(err.textContent); return; }
+      if (tooLong(msg, COMMENT_MAX)) { err.textContent = t('err.maxLength', { field: t('req.comment'), max: COMMENT_MAX }); ta.setAttribute('aria-invalid', 'true'); ta.focus(); announce(err.textContent); return; }
       comments.delete(id);
       await addComment(id, msg);
       announce(t('req.commentQueued'));
@@ -194,13 +220,19 @@ export async function detailView(id) {
     } }, t('req.cancel'));
   }
 
+  releaseURLs();
+  const cards = [];
+  receipts.sort((a, b) => String(a.issued_at || '').localeCompare(String(b.issued_at || '')));
+  for (const r of receipts) cards.push(await receiptCard(r, row, { heading: 'h3', link: false }));
+
   return h('section', {},
     h('p', {}, h('a', { href: '/requests' }, t('req.back'))),
     h('h1', {}, serviceName(row)),
-    notices, facts,
+    notices, conv.top, facts,
     answers.length ? [h('h2', {}, t('req.answers')), h('dl', { class: 'facts' }, answers)] : null,
     localPhotos.length || sp.list.length ? [h('h2', {}, t('file.photos')), remoteNote, h('ul', { class: 'thumbs', id: 'request-photos' }, remote, localPhotos)] : null,
-    receipts.length ? h('p', {}, h('a', { href: '/receipts' }, t('req.receipts', { n: receipts.length }))) : null,
+    cards.length ? [h('h2', {}, t('rc.title')), h('ul', { class: 'cards', id: 'request-receipts' }, cards)] : null,
+    conv.actions,
     h('h2', {}, t('req.timeline')),
     timeline.length ? h('ol', { class: 'timeline' }, timeline) : h('p', { class: 'muted' }, t('req.noEvents')),
     commentForm, cancel ? h('div', { class: 'actions' }, cancel) : null);
