@@ -110,9 +110,9 @@ func TestSignInOneAccountManyAddresses(t *testing.T) {
 	}
 	// the same account through a multipart or urlencoded form is the same account
 	for _, ct := range []string{"multipart", "urlencoded"} {
-		var body bytes.Buffer
-		req := httptest.NewRequest(http.MethodPost, path, &body)
+		var req *http.Request
 		if ct == "multipart" {
+			var body bytes.Buffer
 			mw := multipart.NewWriter(&body)
 			_ = mw.WriteField("identity", target)
 			_ = mw.WriteField("password", demo.DefaultPassword)
