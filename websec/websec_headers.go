@@ -41,9 +41,10 @@ type Policy struct {
 }
 
 // appCSP is the policy of every embedded web app: nothing inline, nothing
-// from another origin. %s takes the hashes of the app's import maps.
+// from another origin (blob: URLs are made by the app's own scripts, e.g. a
+// receipt's QR image read back). %s takes the hashes of the app's import maps.
 const appCSP = "default-src 'self'; script-src 'self'%s; style-src 'self'; img-src 'self' blob: data:; " +
-	"connect-src 'self'; font-src 'self'; media-src 'self' blob:; worker-src 'self'; manifest-src 'self'; " +
+	"connect-src 'self' blob:; font-src 'self'; media-src 'self' blob:; worker-src 'self'; manifest-src 'self'; " +
 	"frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
 // apiCSP is the policy of API answers and served files: none of them is a page,

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -72,6 +73,25 @@ func newSignIn(l SignInLimits) *signIn {
 	}
 }
 
+// addressKey is the per-address limiter's key: an IPv4 address, or the /64
+// network of an IPv6 one (a single host usually holds a whole /64, so per
+// address would let it rotate through 2^64 keys).
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
 // signInBody holds the fields of the three sign-in forms that name the account.
 type signInBody struct {
 	Identity string `json:"identity"`
@@ -113,7 +133,7 @@ func (s *signIn) handler() *hook.Handler[*core.RequestEvent] {
 				return e.Next()
 			}
 			now := s.now()
-			if ok, wait := s.ip.take(e.RealIP(), now); !ok {
+			if ok, wait := s.ip.take(addressKey(e.RealIP()), now); !ok {
 				return tooMany(e, wait, "address")
 			}
 			body, err := readSignInBody(e)

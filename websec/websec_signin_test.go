@@ -14,6 +14,7 @@ import (
 
 	"civicdesk/demo"
 	"civicdesk/testkit"
+	"civicdesk/websec"
 
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -109,9 +110,9 @@ func TestSignInOneAccountManyAddresses(t *testing.T) {
 	}
 	// the same account through a multipart or urlencoded form is the same account
 	for _, ct := range []string{"multipart", "urlencoded"} {
-		var body bytes.Buffer
-		req := httptest.NewRequest(http.MethodPost, path, &body)
+		var req *http.Request
 		if ct == "multipart" {
+			var body bytes.Buffer
 			mw := multipart.NewWriter(&body)
 			_ = mw.WriteField("identity", target)
 			_ = mw.WriteField("password", demo.DefaultPassword)
@@ -261,5 +262,21 @@ func TestPasswordPolicy(t *testing.T) {
 		fmt.Sprintf(`{"oldPassword":%q,"password":"qwerty123","passwordConfirm":"qwerty123"}`, demo.DefaultPassword))
 	if r.Status != http.StatusBadRequest {
 		t.Errorf("change to a breached password: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestAddressKey: IPv4 per address, IPv6 per /64 network.
+func TestAddressKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"192.0.2.10":           "192.0.2.10",
+		"::ffff:192.0.2.10":    "192.0.2.10",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"not-an-address":       "not-an-address",
+	} {
+		if got := websec.AddressKey(in); got != want {
+			t.Errorf("addressKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

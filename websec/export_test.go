@@ -1,0 +1,4 @@
+package websec
+
+// AddressKey exposes addressKey to the external tests.
+var AddressKey = addressKey
