@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = '98af715a356a6f6f';
+const VERSION = '039187bea75c4e4b';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
