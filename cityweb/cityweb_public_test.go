@@ -42,7 +42,7 @@ func TestPublicRequestsNearby(t *testing.T) {
 	w := testkit.NewApp(t)
 	near := fileAt(t, w, w.CitizenA, "pothole", map[string]any{"size": "large"}, 44.40561, 8.94634)
 	fileAt(t, w, w.CitizenB, "streetlight", map[string]any{"problem": "off"}, 44.4057, 8.9464)
-	fileAt(t, w, w.CitizenA, "pothole", map[string]any{"size": "small"}, 44.50, 8.80)                                                    // outside the box
+	fileAt(t, w, w.CitizenA, "pothole", map[string]any{"size": "small"}, 44.50, 8.80)                                                         // outside the box
 	fileAt(t, w, w.CitizenA, "waste_pickup", map[string]any{"items": []string{"furniture"}, "preferred_date": "2026-12-20"}, 44.4056, 8.9463) // not a public service
 	closed := fileAt(t, w, w.CitizenB, "pothole", map[string]any{"size": "small"}, 44.4055, 8.9462)
 	w.MoveTo(t, closed, workflow.StatusRejected)

@@ -74,3 +74,27 @@ func TestArms(t *testing.T) {
 		}
 	}
 }
+
+func TestMapFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "city.geojson")
+	body := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kind":"street","name":"Rue Test"},"geometry":{"type":"LineString","coordinates":[[2.35,48.85],[2.36,48.86]]}}]}`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file, want string
+		status     int
+	}{
+		{"", "Via Luigi Cadorna", http.StatusOK},
+		{file, "Rue Test", http.StatusOK},
+		{file + ".missing", "", http.StatusNotFound},
+	} {
+		cfg := city.Default()
+		cfg.MapFile = c.file
+		w := testkit.NewApp(t, testkit.WithCity(cfg))
+		r := w.Do(t, http.MethodGet, "/city/map.geojson", "", "")
+		if r.Status != c.status || !strings.Contains(r.Body, c.want) || (c.status == http.StatusOK && r.Header.Get("Content-Type") != "application/geo+json") {
+			t.Errorf("map %q: %d %s %.80s", c.file, r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+	}
+}

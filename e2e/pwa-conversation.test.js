@@ -54,6 +54,8 @@ test('before signing in: the catalogue, the city named, the manifest, OTP wordin
   assert.equal(manifest.name, 'Comune di Genova (demo)');
   assert.ok(manifest.icons.some((i) => i.src === '/city/arms'), 'the arms are a manifest icon');
   assert.ok(await page.$('#nav a[href="/signin"]'), 'signed out, the navigation offers signing in');
+  const card = await page.textContent('a.card[href="/new/parking_permit"]');
+  assert.equal(card.split('40.00').length - 1, 1, `the fee once on the card: ${card}`);
   await page.click('a.card[href="/new/pothole"]');
   await page.waitForSelector('#signin-to-send');
 

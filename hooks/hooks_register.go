@@ -29,6 +29,7 @@ const (
 	HookIDRatingSave        = "civicdeskRatingSave"
 	HookIDRequestGeo        = "civicdeskRequestGeo"
 	HookIDFollowCreate      = "civicdeskFollowCreate"
+	HookIDActorFollow       = "civicdeskActorFollow"
 )
 
 // hookPriority runs the workflow before PocketBase's own validation (inside Next).
@@ -62,7 +63,8 @@ func Register(app core.App) {
 	app.OnRecordCreate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestGeo, Func: onRequestGeo, Priority: hookPriority + 2})
 	app.OnRecordUpdate(collRequests).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestGeo, Func: onRequestGeo, Priority: hookPriority + 2})
 	app.OnRecordCreate("follows").Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDFollowCreate, Func: onFollowCreate, Priority: hookPriority})
-	app.OnRecordCreateRequest("follows").Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorCreate, Func: attach, Priority: hookPriority})
+	// its own id: handlers of one hook share ids across tags, and Bind replaces a handler with the same id
+	app.OnRecordCreateRequest("follows").Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDActorFollow, Func: attach, Priority: hookPriority})
 	app.OnRecordCreate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
 	app.OnRecordUpdate(collRatings).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRatingSave, Func: onRatingSave, Priority: hookPriority})
 

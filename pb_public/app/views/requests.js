@@ -188,7 +188,7 @@ export async function detailView(id) {
     ev.author_type || ev.mine !== undefined ? h('span', { class: 'muted' }, ` · ${t(ev.mine || ev.author_type === 'citizen' ? 'ev.you' : 'ev.city')}`) : null,
     ev.message && (ev.type === 'comment' || ev.type === 'status' || ev.type === 'fee' || ev.type === 'not_fixed') ? h('p', {}, ev.message) : null));
   for (const m of mine.mutations.filter((x) => x.name === 'request.comment' || x.name === 'request.notFixed')) {
-    timeline.push(h('li', {}, h('strong', {}, t('ev.comment')), ' ', h('span', { class: 'badge pending' }, t('req.waiting')), h('p', {}, m.args.message)));
+    timeline.push(h('li', {}, h('strong', {}, t(m.name === 'request.notFixed' ? 'ev.not_fixed' : 'ev.comment')), ' ', h('span', { class: 'badge pending' }, t('req.waiting')), h('p', {}, m.args.message)));
   }
 
   const closed = ['resolved', 'rejected', 'cancelled'].includes(row.status);
