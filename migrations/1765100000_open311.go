@@ -36,7 +36,7 @@ func init() {
 			&core.RelationField{Name: "api_client", CollectionId: clients.Id, MaxSelect: 1, Hidden: true},
 		)
 		// GET requests.{fmt}: newest first within a date window, and updated_after
-		requests.AddIndex("idx_requests_created", false, "`created`", "")
+		requests.AddIndex("idx_requests_created", false, "`created`, `id`", "")
 		if err := app.Save(requests); err != nil {
 			return fmt.Errorf("requests open311 fields: %w", err)
 		}

@@ -242,7 +242,7 @@ func (c *call) requests() *apiError {
 				}
 				ids = append(ids, s.id())
 			}
-			q = q.AndWhere(dbx.In("r.service", ids...))
+			q = q.AndWhere(inScan("r.service", "sc", ids))
 		}
 		if sts := splitList(c.q("status")); len(sts) > 0 {
 			var in []any
@@ -254,7 +254,7 @@ func (c *call) requests() *apiError {
 					in = append(in, s)
 				}
 			}
-			q = q.AndWhere(dbx.In("r.status", in...))
+			q = q.AndWhere(inScan("r.status", "st", in))
 		}
 		now := time.Now()
 		incremental := c.q("updated_after") != "" || c.q("updated_before") != ""
@@ -332,7 +332,23 @@ func (c *call) visible(cat *catalogue) dbx.Expression {
 	if len(ids) == 0 {
 		return dbx.NewExp("0")
 	}
-	return dbx.In("r.service", anySlice(ids)...)
+	return inScan("r.service", "pub", anySlice(ids))
+}
+
+// inScan is `col IN (...)` written `+col IN (...)`, which keeps SQLite from
+// answering it with that column's index: the list is then read newest first
+// along idx_requests_created and stops at the limit, instead of collecting
+// every request of the listed services and sorting them (100k requests:
+// seconds instead of milliseconds).
+func inScan(col, prefix string, vals []any) dbx.Expression {
+	params := dbx.Params{}
+	names := make([]string, len(vals))
+	for i, v := range vals {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		params[name] = v
+		names[i] = "{:" + name + "}"
+	}
+	return dbx.NewExp("+"+col+" IN ("+strings.Join(names, ", ")+")", params)
 }
 
 func anySlice(ss []string) []any {

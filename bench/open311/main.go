@@ -109,7 +109,8 @@ func main() {
 
 // seed inserts n requests over the last 80 days straight into the database
 // (one statement; the change-sequence triggers run as for any write), spread
-// over the demo services, a quarter of them closed.
+// over the demo services, a quarter of them closed, all due in 100 days (so
+// the SLA job has nothing to flag while the load runs).
 func seed(srv *benchserver.Server, n int) {
 	db, err := sqlitedb.Connect(filepath.Join(srv.Dir(), "data.db"))
 	benchserver.Must(err)
@@ -136,7 +137,7 @@ func seed(srv *benchserver.Server, n int) {
 			json_object('size', 'large'), 'app', 'normal',
 			strftime('%%Y-%%m-%%d %%H:%%M:%%fZ', 'now', printf('-%%d seconds', i * %d)),
 			strftime('%%Y-%%m-%%d %%H:%%M:%%fZ', 'now', printf('-%%d seconds', i * %d)),
-			strftime('%%Y-%%m-%%d %%H:%%M:%%fZ', 'now', printf('-%%d seconds', i * %d), '+72 hours')
+			strftime('%%Y-%%m-%%d %%H:%%M:%%fZ', 'now', printf('-%%d seconds', i * %d), '+100 days')
 		FROM seq`, len(services), cases.String(), len(services), depts.String(), step, step, step)).Bind(dbx.Params{"n": n}).Execute()
 	benchserver.Must(err)
 }
