@@ -105,7 +105,7 @@ func ee731Check(base string) byte {
 func EE731Create(base string) (string, error) {
 	base = normalizeRef(base)
 	if !digitsOnly(base) || len(base) > 19 {
-		return "", fmt.Errorf("Estonian reference base %q: want 1-19 digits", base)
+		return "", fmt.Errorf("EE 7-3-1 reference base %q: want 1-19 digits", base)
 	}
 	return base + string(ee731Check(base)), nil
 }
@@ -114,10 +114,10 @@ func EE731Create(base string) (string, error) {
 func EE731Validate(ref string) (string, error) {
 	ref = normalizeRef(ref)
 	if !digitsOnly(ref) || len(ref) < 2 || len(ref) > 20 {
-		return "", fmt.Errorf("Estonian reference %q: want 2-20 digits", ref)
+		return "", fmt.Errorf("EE 7-3-1 reference %q: want 2-20 digits", ref)
 	}
 	if ee731Check(ref[:len(ref)-1]) != ref[len(ref)-1] {
-		return "", fmt.Errorf("Estonian reference %q: %w", ref, ErrBadCheckDigit)
+		return "", fmt.Errorf("EE 7-3-1 reference %q: %w", ref, ErrBadCheckDigit)
 	}
 	return ref, nil
 }

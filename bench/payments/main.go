@@ -15,6 +15,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 50000, "open fees and statement lines")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "civicdesk-bench-payments-")
@@ -74,6 +76,9 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		if (i/batch)%20 == 19 {
+			fmt.Fprintf(os.Stderr, "created %d fees\n", i+batch)
+		}
 	}
 	seeded := time.Since(start)
 
@@ -111,10 +116,22 @@ func main() {
 			}
 		}
 	}()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	t0 := time.Now()
 	res, err := payments.Import(app, bytes.NewReader(xml.Bytes()), "bench.xml", workflow.System)
 	took := time.Since(t0)
 	close(done)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
