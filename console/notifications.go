@@ -271,9 +271,10 @@ func handleNotifications(e *core.RequestEvent) error {
 		Created string `db:"created"`
 		Read    bool   `db:"read"`
 	}
+	// rowid breaks ties in insertion order (two notifications can share a millisecond)
 	err := e.App.DB().NewQuery("SELECT [[n]].[[id]], [[n]].[[kind]], [[n]].[[request]], COALESCE([[r]].[[number]], '') AS [[number]], [[n]].[[message]], [[n]].[[created]], [[n]].[[read]] " +
 		"FROM [[staff_notifications]] [[n]] LEFT JOIN [[requests]] [[r]] ON [[r]].[[id]] = [[n]].[[request]] WHERE " + where +
-		" ORDER BY [[n]].[[created]] DESC, [[n]].[[id]] DESC LIMIT 100").Bind(params).All(&rows)
+		" ORDER BY [[n]].[[created]] DESC, [[n]].[[rowid]] DESC LIMIT 100").Bind(params).All(&rows)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}

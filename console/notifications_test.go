@@ -52,7 +52,8 @@ func TestStaffNotifications(t *testing.T) {
 		t.Fatalf("citizen_replied: %d", n)
 	}
 
-	// due soon: once per request
+	// due soon: once per request (a millisecond later, so `after` below can tell it from the reply)
+	time.Sleep(2 * time.Millisecond)
 	sqlExec(t, w, "UPDATE requests SET due_at = {:d} WHERE id = {:id}", dbx.Params{"d": time.Now().Add(2 * time.Hour).UTC().Format("2006-01-02 15:04:05.000Z"), "id": req.Id})
 	for i := 0; i < 2; i++ {
 		if _, err := console.DueSoon(w.App, time.Now()); err != nil {

@@ -187,6 +187,9 @@ func (t *tracker) update() error {
 		return nil
 	}
 	db := t.app.ConcurrentDB() // reads only: never wait for the writer
+	if db == nil {
+		return nil // the app is shutting down and its database is closed (test apps at cleanup)
+	}
 	epoch, err := Epoch(db)
 	if err != nil {
 		return err
