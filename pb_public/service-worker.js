@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'db7184f66b616400';
+const VERSION = 'f85f3705de72e026';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',
@@ -27,11 +27,11 @@ const SHELL = [
   '/app/sync.js',
   '/app/tus.js',
   '/app/views/auth.js',
+  '/app/views/consultations.js',
   '/app/views/file.js',
   '/app/views/receipts.js',
   '/app/views/requests.js',
   '/app/views/settings.js',
-  '/app/views/consultations.js',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/',
