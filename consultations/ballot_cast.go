@@ -117,6 +117,10 @@ func (s *Service) applyCast(tx core.App, citizenID string, m mobileapi.Mutation,
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("load ballot: %w", err)
 	}
+	if found && *a.BaseVersion == row.Version-1 && row.Answers == string(body) {
+		// the same ballot again (a re-push after a restore, under a new mutation id): already counted
+		return nil
+	}
 	if *a.BaseVersion != row.Version { // row.Version is 0 when there is none
 		return mobileapi.Reject(CodeConflict, "baseVersion", fmt.Sprintf("This ballot was changed on another device (version %d); review it and send again.", row.Version))
 	}

@@ -76,6 +76,11 @@ func TestBallotVersions(t *testing.T) {
 	if r := w.push(t, laptop, laptop.cast(c.Id, 1, map[string]any{"park": map[string]any{"options": []string{"south"}}}, time.Time{})); code(r[0]) != "applied" {
 		t.Fatalf("change on laptop: %+v", r)
 	}
+	// the laptop re-sends the same ballot under a new mutation id (a re-push after a
+	// restore): applied, nothing changes, no new receipt
+	if r := w.push(t, laptop, laptop.cast(c.Id, 1, map[string]any{"park": map[string]any{"options": []string{"south"}}}, time.Time{})); code(r[0]) != "applied" {
+		t.Fatalf("re-sent ballot: %+v", r)
+	}
 	// the phone, offline meanwhile, still thinks version 1 is current
 	if r := w.push(t, phone, phone.cast(c.Id, 1, goodAnswers, time.Time{})); code(r[0]) != consultations.CodeConflict || r[0].Error.Field != "baseVersion" {
 		t.Fatalf("stale phone ballot: %+v", r)

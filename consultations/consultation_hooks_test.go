@@ -79,6 +79,12 @@ func TestManageThroughRecordsAPI(t *testing.T) {
 	if r := w.Do(t, "POST", "/api/consultations/"+rec.Id+"/publish", sup, ""); r.Status != 200 || !strings.Contains(r.Body, `"totalBallots":0`) {
 		t.Fatalf("publish: %d %s", r.Status, r.Body)
 	}
+	// the log and the free texts are the server's: not even a superuser forges one
+	for _, col := range []string{"consultation_events", "consultation_texts"} {
+		if r := w.Do(t, "POST", "/api/collections/"+col+"/records", su, `{"consultation":"`+rec.Id+`","type":"published","question":"q","text":"forged","approved":true}`); r.Status != 403 {
+			t.Fatalf("superuser creates a %s record: %d %s", col, r.Status, r.Body)
+		}
+	}
 	// drafts are invisible to citizens
 	draft := w.newConsultation(t, map[string]any{"status": "draft"})
 	if r := w.Do(t, "GET", "/api/collections/consultations/records/"+draft.Id, tokenOf(t, w), ""); r.Status != 404 {

@@ -25,6 +25,7 @@ const (
 	HookIDTextUpdate   = "civicdeskConsultationsTextUpdate"
 	HookIDTextActor    = "civicdeskConsultationsTextActor"
 	HookIDLifecycleJob = "civicdeskConsultationsLifecycle"
+	HookIDServerOnly   = "civicdeskConsultationsServerOnly"
 )
 
 // JobLifecycle is the cron job id of RunLifecycle (every minute).
@@ -47,6 +48,13 @@ func Register(app core.App) {
 	app.OnRecordUpdate(CollConsultations).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDUpdate, Func: onUpdate})
 	app.OnRecordDelete(CollConsultations).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDDelete, Func: onDelete})
 	app.OnRecordUpdate(CollTexts).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDTextUpdate, Func: onTextUpdate})
+	// the log and the free texts are written by the server: not even a superuser adds or removes one by hand
+	serverOnly := func(e *core.RecordRequestEvent) error {
+		return e.ForbiddenError("These records are written by the server only.", nil)
+	}
+	app.OnRecordCreateRequest(CollEvents, CollTexts).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDServerOnly, Func: serverOnly})
+	app.OnRecordUpdateRequest(CollEvents).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDServerOnly, Func: serverOnly})
+	app.OnRecordDeleteRequest(CollEvents, CollTexts).Bind(&hook.Handler[*core.RecordRequestEvent]{Id: HookIDServerOnly, Func: serverOnly})
 
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDRoutes,

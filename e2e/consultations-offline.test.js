@@ -86,5 +86,18 @@ test('answer offline, reload, reconnect: counted once, with a receipt', async ()
   assert.equal(v.body.claims.kind, 'ballot');
   assert.equal(v.body.claims.ballotVersion, 1);
   assert.doesNotMatch(JSON.stringify(v.body), /bikes|centro|ponente|Benches/i, 'the receipt reveals no choice');
+
+  // a second device changes the ballot: the first receipt now verifies as superseded in /verify/
+  const second = await api(srv.url, 'POST', '/api/mobile/sync/push', {
+    token,
+    body: { clientID: 'e2e-second-device', mutations: [{ id: 1, name: 'ballot.cast', args: { consultationId: id, baseVersion: 1, answers: { priority: { options: ['park'] } } } }] },
+  });
+  assert.equal(second.body.results[0].status, 'applied', JSON.stringify(second.body));
+  await page.goto(`${srv.url}/verify/#code=${encodeURIComponent(code)}`);
+  await page.waitForSelector('#result[data-valid=true] .superseded', { timeout: 30000 });
+  const shown = await page.textContent('#result');
+  assert.match(shown, /BP-2027/);
+  assert.match(shown, /does not show the answers/);
+  assert.doesNotMatch(shown, /Cycle lanes|bikes|Benches/i);
   assert.deepEqual(b.errors.filter((e) => !/Failed to load resource|net::ERR_INTERNET_DISCONNECTED/.test(e)), []);
 });
