@@ -187,6 +187,9 @@ func (t *tracker) update() error {
 		return nil
 	}
 	db := t.app.ConcurrentDB() // reads only: never wait for the writer
+	if db == nil || !t.app.IsBootstrapped() {
+		return nil // shutting down after the database was closed
+	}
 	epoch, err := Epoch(db)
 	if err != nil {
 		return err
