@@ -187,8 +187,8 @@ func (t *tracker) update() error {
 		return nil
 	}
 	db := t.app.ConcurrentDB() // reads only: never wait for the writer
-	if db == nil {
-		return nil // the app is shutting down and its database is closed (test apps at cleanup)
+	if db == nil || !t.app.IsBootstrapped() {
+		return nil // shutting down after the database was closed
 	}
 	epoch, err := Epoch(db)
 	if err != nil {

@@ -107,11 +107,6 @@ type tracker struct {
 	stop chan struct{}
 }
 
-func of(app core.App) *tracker {
-	t, _ := app.Store().Get(storeKey).(*tracker)
-	return t
-}
-
 func (t *tracker) startTicker() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

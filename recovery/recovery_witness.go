@@ -60,7 +60,7 @@ func writeWitness(dataDir string, w *Witness) error {
 		return fmt.Errorf("write restore witness: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(raw); err == nil {
+	if _, err = tmp.Write(raw); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
