@@ -45,25 +45,35 @@ func main() {
 	rejected := flag.Int("rejected", 100_000, "of which rejected (the CSV export's 100,000 rows)")
 	staffN := flag.Int("staff", 50, "staff to seed (10% supervisors)")
 	runs := flag.Int("n", 40, "requests per measured case")
+	reuse := flag.String("dir", "", "measure an already seeded data dir (kept, not reseeded) instead of a fresh one")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "civicdesk-bench-console-")
-	benchserver.Must(err)
-	defer os.RemoveAll(dir)
+	dir := *reuse
+	if dir == "" {
+		d, err := os.MkdirTemp("", "civicdesk-bench-console-")
+		benchserver.Must(err)
+		dir = d
+		defer os.RemoveAll(dir)
+	}
 	run := func(args ...string) {
 		if out, err := exec.Command(*bin, append(args, "--dir", dir)...).CombinedOutput(); err != nil {
 			log.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	run("demo")
-	run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
-
 	db, err := dbx.Open("sqlite", filepath.Join(dir, "data.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	benchserver.Must(err)
-	started := time.Now()
-	ids := seed(db, *total, *open, *rejected, *staffN)
-	fmt.Printf("seeded %d requests (%d open, %d rejected), %d staff, %d events in %s; ANALYZE done\n",
-		*total, *open, *rejected, *staffN, ids.events, time.Since(started).Round(time.Second))
+	var ids seeded
+	if *reuse == "" {
+		run("demo")
+		run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
+		started := time.Now()
+		ids = seed(db, *total, *open, *rejected, *staffN)
+		fmt.Printf("seeded %d requests (%d open, %d rejected), %d staff, %d events in %s; ANALYZE done\n",
+			*total, *open, *rejected, *staffN, ids.events, time.Since(started).Round(time.Second))
+	} else {
+		ids = reuseSeeded(db)
+		fmt.Printf("measuring the seeded data dir %s again\n", dir)
+	}
 
 	addr := freeAddr()
 	base := "http://" + addr
@@ -129,6 +139,16 @@ type seeded struct {
 	clerk, clerkDept, supervisor string
 	someNumber, someID           string
 	events                       int
+}
+
+// reuseSeeded finds the bench's accounts and a sample request in a seeded dir.
+func reuseSeeded(db *dbx.DB) seeded {
+	var s seeded
+	benchserver.Must(db.NewQuery("SELECT id FROM staff WHERE email LIKE 'bench.staff%' AND role = 'clerk' ORDER BY email LIMIT 1").Row(&s.clerk))
+	benchserver.Must(db.NewQuery("SELECT json_extract(departments, '$[0]') FROM staff WHERE id = {:id}").Bind(dbx.Params{"id": s.clerk}).Row(&s.clerkDept))
+	benchserver.Must(db.NewQuery("SELECT id FROM staff WHERE email LIKE 'bench.staff%' AND role = 'supervisor' ORDER BY email LIMIT 1").Row(&s.supervisor))
+	benchserver.Must(db.NewQuery("SELECT id, number FROM requests WHERE status = 'in_progress' LIMIT 1").Row(&s.someID, &s.someNumber))
+	return s
 }
 
 func newID() string {
