@@ -37,7 +37,8 @@ export async function startServer({ env = {} } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'civicdesk-e2e-'));
   const url = `http://127.0.0.1:${port}`;
-  const fullEnv = { ...process.env, CIVICDESK_PUBLIC_URL: url, ...env };
+  // the demo's request history (console) is left out unless a test asks for it: tests count what they create
+  const fullEnv = { ...process.env, CIVICDESK_PUBLIC_URL: url, CIVICDESK_DEMO_HISTORY: 'off', ...env };
   execFileSync(binary(), ['demo', '--dir', dataDir], { env: fullEnv, stdio: 'pipe' });
   let proc = null;
   let out = '';
