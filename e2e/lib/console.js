@@ -28,9 +28,15 @@ export function codesSeen(srv, email) {
  * one-time code the server logged. Retries the password step when the server's
  * per-IP auth rate limit answers (every test client is 127.0.0.1).
  */
-export async function signIn(page, srv, email, { password = demoPassword, shared = false } = {}) {
+export async function signIn(page, srv, email, { password = demoPassword, shared = false, lang = 'en' } = {}) {
   await page.goto(`${srv.url}/staff/`);
   await page.waitForSelector('#signin-form');
+  if (lang) {
+    // a chosen language is kept on this device, over the staff record's
+    await page.selectOption('#lang-select', lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l && !document.querySelector('[data-routing]'), lang);
+    await page.waitForSelector('#signin-form');
+  }
   await page.fill('#email', email);
   for (let i = 0; i < 10; i++) {
     await page.fill('#password', password);
