@@ -115,6 +115,8 @@ export async function openFile(box, id, ctx) {
   async function reload() {
     keepDrafts();
     try { await fetchFile(); } catch (err) { say(errorText(err), 'bad'); return; }
+    guardBox.hidden = true;
+    changed.hidden = true;
     draw(false);
   }
 
