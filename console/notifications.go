@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"civicdesk/city"
+	"civicdesk/push"
 	"civicdesk/workflow"
 
 	"github.com/pocketbase/dbx"
@@ -54,7 +55,26 @@ func Notify(txApp core.App, staffID, kind string, req *core.Record, message stri
 	if err := txApp.Save(rec); err != nil {
 		return fmt.Errorf("notify %s of %s: %w", staffID, req.Id, err)
 	}
+	// staff who opted in to web push get it on their devices too (the outbox commits with the row)
+	cfg := city.Of(txApp)
+	n, err := push.EnqueueStaff(txApp, staffID, req.Id, func(lang string) push.Payload {
+		t := staffPushTexts[kind].In(cfg.MatchLang(lang), "en")
+		return push.Payload{Title: fmt.Sprintf(t, req.GetString("number")), URL: cfg.PublicURL + "/staff/#/requests/" + req.Id, Request: req.GetString("number"), Tag: "staff-" + req.Id}
+	}, time.Now(), push.DefaultTTL)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		workflow.AfterCommit(txApp, func() { push.Poke(txApp) })
+	}
 	return nil
+}
+
+// staffPushTexts are the web push titles of staff notifications (no personal data).
+var staffPushTexts = map[string]workflow.Localized{
+	KindAssigned:       {"it": "Assegnata a te: %s", "en": "Assigned to you: %s", "sv": "Tilldelat dig: %s", "et": "Sulle määratud: %s", "hu": "Önre osztva: %s"},
+	KindCitizenReplied: {"it": "Il cittadino ha risposto: %s", "en": "The citizen replied: %s", "sv": "Medborgaren har svarat: %s", "et": "Kodanik vastas: %s", "hu": "Az ügyfél válaszolt: %s"},
+	KindDueSoon:        {"it": "In scadenza: %s", "en": "Due soon: %s", "sv": "Förfaller snart: %s", "et": "Tähtaeg läheneb: %s", "hu": "Hamarosan lejár: %s"},
 }
 
 func bindNotifications(app core.App) {

@@ -314,6 +314,27 @@ const rowColumns = "[[id]], [[number]], [[status]], [[service]], [[department]],
 type partition struct {
 	where    []string
 	priority string // set with sort=priority: the partition holds one priority
+	// prefix is the partition's index prefix (assignee, department or status),
+	// so the read can name its index: plans stay the same whatever the statistics
+	prefix string
+}
+
+// indexFor names the composite index that serves a partition and sort.
+func indexFor(prefix, sort string) string {
+	col := map[string]string{SortDue: "due", SortCreated: "created", SortUpdated: "updated"}[sort]
+	switch {
+	case prefix == "assignee":
+		return "idx_requests_assignee_status_due"
+	case sort == SortPriority && prefix == "department":
+		return "idx_requests_dept_status_priority_due"
+	case sort == SortPriority && prefix == "status":
+		return "idx_requests_status_priority_due"
+	case prefix == "department":
+		return "idx_requests_dept_status_" + col
+	case prefix == "status":
+		return "idx_requests_status_" + col
+	}
+	return ""
 }
 
 // BuildQueue turns params into one SQL statement: a UNION ALL of index range
@@ -400,13 +421,13 @@ func BuildQueue(p *QueueParams, scope Scope, limit int) (*queueSQL, error) {
 			switch {
 			case assignee != "" && assignee != "none":
 				// one person's requests: (assignee, status, due_at)
-				parts = append(parts, partition{where: []string{"[[assignee]] = " + bind(assignee), "[[status]] = " + bind(s)}})
+				parts = append(parts, partition{prefix: "assignee", where: []string{"[[assignee]] = " + bind(assignee), "[[status]] = " + bind(s)}})
 			case len(depts) > 0:
 				for _, d := range depts {
-					parts = append(parts, partition{where: []string{"[[department]] = " + bind(d), "[[status]] = " + bind(s)}})
+					parts = append(parts, partition{prefix: "department", where: []string{"[[department]] = " + bind(d), "[[status]] = " + bind(s)}})
 				}
 			default:
-				parts = append(parts, partition{where: []string{"[[status]] = " + bind(s)}})
+				parts = append(parts, partition{prefix: "status", where: []string{"[[status]] = " + bind(s)}})
 			}
 		}
 		if assignee != "" && assignee != "none" && (!scope.All || len(p.Departments) > 0) {
@@ -446,7 +467,7 @@ func BuildQueue(p *QueueParams, scope Scope, limit int) (*queueSQL, error) {
 		var split []partition
 		for _, part := range parts {
 			for _, pr := range wanted {
-				split = append(split, partition{where: append(slices.Clone(part.where), "[[priority]] = "+bind(pr)), priority: pr})
+				split = append(split, partition{where: append(slices.Clone(part.where), "[[priority]] = "+bind(pr)), priority: pr, prefix: part.prefix})
 			}
 		}
 		parts = split
@@ -484,8 +505,12 @@ func BuildQueue(p *QueueParams, scope Scope, limit int) (*queueSQL, error) {
 		if p.Sort == SortPriority {
 			rank = fmt.Sprintf(", %d AS [[prank]]", priorityRank(part.priority))
 		}
-		selects = append(selects, fmt.Sprintf("SELECT * FROM (SELECT %s%s FROM [[requests]] WHERE %s ORDER BY [[%s]] %s, [[id]] %s LIMIT %d)",
-			rowColumns, rank, strings.Join(where, " AND "), col, dir, dir, limit))
+		from := "[[requests]]"
+		if idx := indexFor(part.prefix, p.Sort); idx != "" {
+			from += " INDEXED BY [[" + idx + "]]"
+		}
+		selects = append(selects, fmt.Sprintf("SELECT * FROM (SELECT %s%s FROM %s WHERE %s ORDER BY [[%s]] %s, [[id]] %s LIMIT %d)",
+			rowColumns, rank, from, strings.Join(where, " AND "), col, dir, dir, limit))
 	}
 	if len(selects) == 0 {
 		return nil, nil

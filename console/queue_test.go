@@ -39,15 +39,6 @@ type queuePage struct {
 	Next *string `json:"next"`
 }
 
-func (p queuePage) ids() []string {
-	var out []string
-	for _, it := range p.Items {
-		out = append(out, it.ID)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // queueAll follows the keyset cursor to the end and returns every id in page order.
 func queueAll(t *testing.T, w *testkit.World, token, query string) []string {
 	t.Helper()

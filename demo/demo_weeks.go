@@ -26,8 +26,9 @@ const weeksMarker = "weeks-v1"
 
 const skipWeeksKey = "civicdesk.demo.skipWeeks"
 
-// SkipWeeks makes Seed leave out the request history (the test kit's worlds
-// start empty so tests count exactly what they create).
+// SkipWeeks makes Seed leave out the request history, the response templates
+// and the staff languages (the test kit's worlds start as they were, so tests
+// count exactly what they create).
 func SkipWeeks(app core.App) { app.Store().Set(skipWeeksKey, true) }
 
 // staffLang is each demo clerk's language: every language has a clerk.
@@ -75,6 +76,9 @@ var internalNotes = []string{"Checked on site, needs the asphalt crew.", "Waitin
 // clock is moved back afterwards (created, due, resolved and event times),
 // which no path of the running system can do.
 func seedWeeks(app core.App, accounts []Account) error {
+	if _, ok := app.Store().GetOk(skipWeeksKey); ok {
+		return nil
+	}
 	clerks := map[string]Account{}
 	for _, a := range accounts {
 		if a.Collection != "staff" {
@@ -100,9 +104,6 @@ func seedWeeks(app core.App, accounts []Account) error {
 	}
 	if err := seedTemplates(app); err != nil {
 		return err
-	}
-	if _, ok := app.Store().GetOk(skipWeeksKey); ok {
-		return nil
 	}
 	if _, err := app.DB().NewQuery("CREATE TABLE IF NOT EXISTS [[demo_seeded]] ([[key]] TEXT PRIMARY KEY NOT NULL)").Execute(); err != nil {
 		return fmt.Errorf("demo marker: %w", err)

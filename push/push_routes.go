@@ -14,10 +14,11 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// Route paths (CONTRACT §5).
+// Route paths (CONTRACT §5; staff: docs/staff-api.md §6).
 const (
-	PathKey           = "/api/mobile/push/key"
-	PathSubscriptions = "/api/mobile/push/subscriptions"
+	PathKey                = "/api/mobile/push/key"
+	PathSubscriptions      = "/api/mobile/push/subscriptions"
+	PathStaffSubscriptions = "/api/staff/push/subscriptions"
 )
 
 // maxSubscriptionBody bounds a subscription request (a real one is ~400 bytes).
@@ -40,8 +41,13 @@ func bindRoutes(se *core.ServeEvent) {
 	se.Router.GET(PathKey, handleKey)
 	g := se.Router.Group(PathSubscriptions)
 	g.Bind(apis.RequireAuth("citizens"), apis.BodyLimit(maxSubscriptionBody))
-	g.POST("", handleSubscribe)
-	g.DELETE("", handleUnsubscribe)
+	g.POST("", subscribeHandler("citizen"))
+	g.DELETE("", unsubscribeHandler("citizen"))
+	// staff opt in to console notifications with the same body
+	sg := se.Router.Group(PathStaffSubscriptions)
+	sg.Bind(apis.RequireAuth("staff"), apis.BodyLimit(maxSubscriptionBody))
+	sg.POST("", subscribeHandler("staff"))
+	sg.DELETE("", unsubscribeHandler("staff"))
 }
 
 func handleKey(e *core.RequestEvent) error {
@@ -53,7 +59,17 @@ func handleKey(e *core.RequestEvent) error {
 	return e.JSON(http.StatusOK, map[string]string{"publicKey": pub})
 }
 
-func handleSubscribe(e *core.RequestEvent) error {
+// subscribeHandler upserts a subscription owned by the caller; owner is the
+// subscription field naming them ("citizen" or "staff").
+func subscribeHandler(owner string) func(*core.RequestEvent) error {
+	return func(e *core.RequestEvent) error { return handleSubscribe(e, owner) }
+}
+
+func unsubscribeHandler(owner string) func(*core.RequestEvent) error {
+	return func(e *core.RequestEvent) error { return handleUnsubscribe(e, owner) }
+}
+
+func handleSubscribe(e *core.RequestEvent, owner string) error {
 	var body subscriptionBody
 	if err := e.BindBody(&body); err != nil {
 		return e.BadRequestError("The body must be a JSON object {endpoint, keys: {p256dh, auth}, lang}.", err)
@@ -77,14 +93,14 @@ func handleSubscribe(e *core.RequestEvent) error {
 	err := e.App.RunInTransaction(func(tx core.App) error {
 		rec, err := tx.FindFirstRecordByData(CollectionSubscriptions, "endpoint", body.Endpoint)
 		switch {
-		case err == nil && rec.GetString("citizen") != e.Auth.Id:
+		case err == nil && rec.GetString(owner) != e.Auth.Id:
 			// the same browser now signed in as another citizen: it belongs to them,
 			// and what was queued for the previous owner must not reach it
 			if _, err := tx.DB().NewQuery("UPDATE {{push_outbox}} SET [[state]] = {:superseded} WHERE [[subscription]] = {:sub} AND [[state]] = {:pending}").
 				Bind(dbx.Params{"superseded": StateSuperseded, "sub": rec.Id, "pending": StatePending}).Execute(); err != nil {
 				return err
 			}
-			if err := evictStalest(tx, e.Auth.Id, MaxDevices-1); err != nil {
+			if err := evictStalest(tx, owner, e.Auth.Id, MaxDevices-1); err != nil {
 				return err
 			}
 		case err != nil:
@@ -92,14 +108,16 @@ func handleSubscribe(e *core.RequestEvent) error {
 			if err != nil {
 				return err
 			}
-			if err := evictStalest(tx, e.Auth.Id, MaxDevices-1); err != nil {
+			if err := evictStalest(tx, owner, e.Auth.Id, MaxDevices-1); err != nil {
 				return err
 			}
 			rec = core.NewRecord(col)
 			rec.Set("endpoint", body.Endpoint)
 			created = true
 		}
-		rec.Set("citizen", e.Auth.Id)
+		rec.Set("citizen", "")
+		rec.Set("staff", "")
+		rec.Set(owner, e.Auth.Id)
 		rec.Set("keys", map[string]string{"p256dh": body.Keys.P256dh, "auth": body.Keys.Auth})
 		rec.Set("lang", lang)
 		rec.Set("failures", 0)
@@ -120,10 +138,10 @@ func handleSubscribe(e *core.RequestEvent) error {
 	return e.JSON(status, SubscriptionResponse{ID: saved.Id, Endpoint: saved.GetString("endpoint"), Lang: saved.GetString("lang")})
 }
 
-// evictStalest deletes the citizen's least recently successful devices until at most keep remain:
+// evictStalest deletes the owner's least recently successful devices until at most keep remain:
 // a citizen who changes phones never gets locked out by subscriptions of devices long gone.
-func evictStalest(tx core.App, citizen string, keep int) error {
-	subs, err := tx.FindAllRecords(CollectionSubscriptions, dbx.HashExp{"citizen": citizen})
+func evictStalest(tx core.App, owner, id string, keep int) error {
+	subs, err := tx.FindAllRecords(CollectionSubscriptions, dbx.HashExp{owner: id})
 	if err != nil || len(subs) <= keep {
 		return err
 	}
@@ -142,14 +160,14 @@ func evictStalest(tx core.App, citizen string, keep int) error {
 	return nil
 }
 
-func handleUnsubscribe(e *core.RequestEvent) error {
+func handleUnsubscribe(e *core.RequestEvent, owner string) error {
 	var body struct {
 		Endpoint string `json:"endpoint"`
 	}
 	if err := e.BindBody(&body); err != nil || strings.TrimSpace(body.Endpoint) == "" {
 		return e.BadRequestError("The body must be a JSON object {endpoint}.", validation.Errors{"endpoint": validation.NewError("validation_required", "endpoint is required")})
 	}
-	rec, err := e.App.FindFirstRecordByFilter(CollectionSubscriptions, "endpoint = {:e} && citizen = {:c}", dbx.Params{"e": strings.TrimSpace(body.Endpoint), "c": e.Auth.Id})
+	rec, err := e.App.FindFirstRecordByFilter(CollectionSubscriptions, "endpoint = {:e} && "+owner+" = {:c}", dbx.Params{"e": strings.TrimSpace(body.Endpoint), "c": e.Auth.Id})
 	if err == nil {
 		if err := e.App.Delete(rec); err != nil {
 			return e.InternalServerError("Could not delete the push subscription.", err)

@@ -70,14 +70,22 @@ func validateSubscription(e *core.RecordEvent) error {
 	if lang := rec.GetString("lang"); lang != "" {
 		rec.Set("lang", city.Of(e.App).MatchLang(lang))
 	}
+	// a device belongs to a citizen or to a staff member (console notifications), never both
+	if (rec.GetString("citizen") == "") == (rec.GetString("staff") == "") {
+		errs["citizen"] = validation.NewError("validation_push_owner", "a subscription belongs to exactly one citizen or staff member")
+	}
 	if rec.IsNew() {
-		if citizen := rec.GetString("citizen"); citizen != "" {
-			n, err := e.App.CountRecords(CollectionSubscriptions, dbx.HashExp{"citizen": citizen})
+		for _, owner := range []string{"citizen", "staff"} {
+			id := rec.GetString(owner)
+			if id == "" {
+				continue
+			}
+			n, err := e.App.CountRecords(CollectionSubscriptions, dbx.HashExp{owner: id})
 			if err != nil {
 				return err
 			}
 			if n >= MaxDevices {
-				errs["citizen"] = validation.NewError("validation_push_device_limit", "this citizen already has the maximum number of push devices")
+				errs[owner] = validation.NewError("validation_push_device_limit", "this "+owner+" already has the maximum number of push devices")
 			}
 		}
 	}
