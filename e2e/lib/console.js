@@ -3,7 +3,12 @@
 // from the server's log, and a few calls to the server for checks.
 import { createRequire } from 'node:module';
 import { otpCode, demoPassword, api, login } from './server.js';
-import { launch as launchBrowser } from './pwa.js';
+import { launch as launchBrowser, CHROMIUM_FLAGS } from './pwa.js';
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
 
 const require = createRequire(import.meta.url);
 export const AXE = require.resolve('axe-core/axe.min.js');
@@ -28,9 +33,15 @@ export function codesSeen(srv, email) {
  * one-time code the server logged. Retries the password step when the server's
  * per-IP auth rate limit answers (every test client is 127.0.0.1).
  */
-export async function signIn(page, srv, email, { password = demoPassword, shared = false } = {}) {
+export async function signIn(page, srv, email, { password = demoPassword, shared = false, lang = 'en' } = {}) {
   await page.goto(`${srv.url}/staff/`);
   await page.waitForSelector('#signin-form');
+  if (lang) {
+    // a chosen language is kept on this device, over the staff record's
+    await page.selectOption('#lang-select', lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l && !document.querySelector('[data-routing]'), lang);
+    await page.waitForSelector('#signin-form');
+  }
   await page.fill('#email', email);
   for (let i = 0; i < 10; i++) {
     await page.fill('#password', password);
@@ -100,4 +111,43 @@ export async function filePothole(srv, { lat = 44.4056, lon = 8.9463, descriptio
   });
   if (r.status !== 200) throw new Error(`file pothole: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+/**
+ * y4mFromPNG turns a PNG (a receipt QR) into a Y4M video file that Chromium's
+ * fake camera plays in a loop: the image centred on white, a few frames.
+ */
+export function y4mFromPNG(pngBuffer, file, { w = 640, h = 480, frames = 5 } = {}) {
+  const png = PNG.sync.read(pngBuffer);
+  const size = Math.min(w, h) - 40;
+  const y = Buffer.alloc(w * h, 235);
+  const x0 = Math.floor((w - size) / 2);
+  const y0 = Math.floor((h - size) / 2);
+  for (let j = 0; j < size; j++) {
+    for (let i = 0; i < size; i++) {
+      const sx = Math.floor((i * png.width) / size);
+      const sy = Math.floor((j * png.height) / size);
+      const k = (sy * png.width + sx) * 4;
+      const lum = 0.299 * png.data[k] + 0.587 * png.data[k + 1] + 0.114 * png.data[k + 2];
+      y[(y0 + j) * w + x0 + i] = lum < 128 ? 16 : 235;
+    }
+  }
+  const uv = Buffer.alloc((w / 2) * (h / 2), 128);
+  const parts = [Buffer.from(`YUV4MPEG2 W${w} H${h} F10:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < frames; f++) parts.push(Buffer.from('FRAME\n'), y, uv, uv);
+  writeFileSync(file, Buffer.concat(parts));
+}
+
+/** launchWithCamera starts Chromium whose camera plays the Y4M file (camera permission granted). */
+export async function launchWithCamera(y4m) {
+  const dir = mkdtempSync(join(tmpdir(), 'civicdesk-cam-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [...CHROMIUM_FLAGS, '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
+    locale: 'en-GB', viewport: { width: 1366, height: 900 }, permissions: ['camera'],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return { context, page, errors, async close() { await context.close(); rmSync(dir, { recursive: true, force: true }); } };
 }

@@ -178,6 +178,8 @@ function destroyView() {
 async function applyLang(l, remember) {
   await loadLang(l, { remember });
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  $('announcer').textContent = ''; // an announcement in the previous language must not linger
   $('lang-select').value = l;
 }
 
@@ -192,6 +194,7 @@ async function switchLang(l) {
   }
   renderNav();
   await route({ force: true });
+  main.removeAttribute('aria-busy');
 }
 
 // --- session: refresh, idle lock, notifications badge ---

@@ -115,6 +115,8 @@ export async function openFile(box, id, ctx) {
   async function reload() {
     keepDrafts();
     try { await fetchFile(); } catch (err) { say(errorText(err), 'bad'); return; }
+    guardBox.hidden = true;
+    changed.hidden = true;
     draw(false);
   }
 
@@ -356,10 +358,10 @@ export async function openFile(box, id, ctx) {
     try {
       const sid = ctx.catalogue?.services.find((s) => s.code === svc.code)?.id || (typeof r.service === 'string' ? r.service : svc.id);
       const list = await pb.collection('response_templates').getFullList({ filter: pb.filter('service = {:s} || service = ""', { s: sid || '' }), sort: 'title', batch: 200 });
-      // one entry per template family (service × status × title), in the clerk's language when there is one
+      // one entry per template (translations share a key), in the clerk's language when there is one
       const fam = new Map();
       for (const tp of list) {
-        const k = `${tp.service}|${tp.status}|${tp.title}`;
+        const k = tp.key || `${tp.service}|${tp.status}|${tp.title}`;
         if (!fam.has(k) || tp.lang === L) fam.set(k, tp);
       }
       st.templates = [...fam.values()];

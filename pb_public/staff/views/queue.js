@@ -171,11 +171,11 @@ export async function render(main, params, ctx) {
       h('td', {}, link, row.citizen_replied ? h('span', { class: 'badge', title: t('queue.replied') }, '●', h('span', { class: 'sr-only' }, t('queue.replied'))) : null,
         row.has_photos ? h('span', { class: 'sr-only' }, t('queue.hasPhotos')) : null,
         h('div', { class: 'sum' }, row.summary || '', row.address ? ` · ${row.address}` : '')),
-      h('td', {}, row.service?.name || ''),
+      h('td', { class: 'wide' }, row.service?.name || ''),
       h('td', { 'data-k': 'status' }, c.status),
       h('td', { 'data-k': 'due' }, c.due),
       h('td', { 'data-k': 'assignee' }, c.assignee),
-      h('td', { 'data-k': 'priority' }, c.priority));
+      h('td', { 'data-k': 'priority', class: 'wide' }, c.priority));
     row.tr = tr;
     markCurrent(row);
     return tr;
@@ -382,8 +382,8 @@ export async function render(main, params, ctx) {
     h('caption', { class: 'sr-only' }, t('queue.caption', { tab: t(`tab.${st.tab}`) })),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, selAll),
-      h('th', { scope: 'col' }, t('col.number')), h('th', { scope: 'col' }, t('col.service')), h('th', { scope: 'col' }, t('col.status')),
-      h('th', { scope: 'col' }, t('col.due')), h('th', { scope: 'col' }, t('col.assignee')), h('th', { scope: 'col' }, t('col.priority')))),
+      h('th', { scope: 'col' }, t('col.number')), h('th', { scope: 'col', class: 'wide' }, t('col.service')), h('th', { scope: 'col' }, t('col.status')),
+      h('th', { scope: 'col' }, t('col.due')), h('th', { scope: 'col' }, t('col.assignee')), h('th', { scope: 'col', class: 'wide' }, t('col.priority')))),
     tbody);
   const listSide = h('div', { class: 'list-side' },
     h('div', { class: 'toolbar' }, searchForm, h('div', { class: 'actions' },

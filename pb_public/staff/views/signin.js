@@ -34,7 +34,8 @@ function passwordError(err) {
 
 /** render draws the two-step sign-in form; ctx.signedIn() is called once signed in. */
 export async function render(main, _params, ctx) {
-  const flow = { email: '', mfaId: null, otpId: null, sentAt: 0, firstTry: 0 };
+  // the flow outlives a re-render (a language switch on the code step stays on it)
+  const flow = pending;
 
   const stepPassword = () => {
     const err = h('div', { class: 'summary', id: 'signin-error', tabindex: '-1', role: 'alert' });
@@ -148,13 +149,18 @@ export async function render(main, _params, ctx) {
   };
 
   const done = () => {
+    Object.assign(flow, { mfaId: null, otpId: null, sentAt: 0, firstTry: 0 });
     localStorage.removeItem(LOCK_KEY);
     announce(t('auth.signedIn', { name: me()?.name || flow.email }));
     ctx.signedIn();
   };
 
-  stepPassword();
+  if (flow.mfaId && flow.otpId && Date.now() - flow.sentAt < MFA_TTL_MS) stepCode();
+  else stepPassword();
 }
+
+const MFA_TTL_MS = 600 * 1000;
+const pending = { email: '', mfaId: null, otpId: null, sentAt: 0, firstTry: 0 };
 
 /**
  * lock hides everything the console shows and asks for the password again. The
