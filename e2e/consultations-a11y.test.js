@@ -3,13 +3,11 @@
 // views, every string is translated and <html lang> follows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { startServer, api, binary } from './lib/server.js';
 import { launch, signUp } from './lib/pwa.js';
+import { injectAxe } from './lib/axe.js';
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
 const LANGS = ['it', 'en', 'sv', 'et', 'hu'];
 
 let srv;
@@ -18,7 +16,7 @@ before(async () => { srv = await startServer(); b = await launch(); });
 after(async () => { await b?.close(); await srv?.stop(); });
 
 async function axe(page) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  await injectAxe(page);
   return page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
     return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);

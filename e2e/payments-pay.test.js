@@ -8,19 +8,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { startServer, binary, api } from './lib/server.js';
 import { launch, signUp, serverReceipts, waitFor } from './lib/pwa.js';
+import { injectAxe } from './lib/axe.js';
 
 let srv;
 let b;
 before(async () => { srv = await startServer(); b = await launch(); });
 after(async () => { await b?.close(); await srv?.stop(); });
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 async function axe(page) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  await injectAxe(page);
   return page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
     return r.violations.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);

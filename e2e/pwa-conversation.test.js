@@ -6,12 +6,10 @@
 // in five languages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { startServer, login, api } from './lib/server.js';
 import { launch, signUp, filePothole, waitFor, testPhoto, serverRequests, PASSWORD } from './lib/pwa.js';
+import { injectAxe } from './lib/axe.js';
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
 const LANGS = ['it', 'en', 'sv', 'et', 'hu'];
 
 let srv;
@@ -25,7 +23,7 @@ async function axeIn5(page, name) {
   for (const l of [...LANGS, 'en']) {
     await page.selectOption('#lang-select', l);
     await page.waitForFunction((x) => document.documentElement.lang === x && !document.getElementById('main').hasAttribute('aria-busy'), l);
-    if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+    await injectAxe(page);
     const v = await page.evaluate(async () => (await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))
       .violations.map((x) => `${x.id}: ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`));
     for (const x of v) problems.push(`${name} [${l}] ${x}`);

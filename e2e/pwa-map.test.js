@@ -7,13 +7,11 @@
 // finds nothing in five languages on the new views.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import http from 'node:http';
 import { startServer, login, api } from './lib/server.js';
 import { launch, signUp, waitFor, PASSWORD } from './lib/pwa.js';
+import { injectAxe } from './lib/axe.js';
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
 const LANGS = ['it', 'en', 'sv', 'et', 'hu'];
 const FIRST_VIEW_BUDGET = 150_000;
 
@@ -44,7 +42,7 @@ async function axeIn5(page, name) {
   for (const l of [...LANGS, 'en']) {
     await page.selectOption('#lang-select', l);
     await page.waitForFunction((x) => document.documentElement.lang === x && !document.getElementById('main').hasAttribute('aria-busy'), l);
-    if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+    await injectAxe(page);
     const v = await page.evaluate(async () => (await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))
       .violations.map((x) => `${x.id}: ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`));
     for (const x of v) problems.push(`${name} [${l}] ${x}`);

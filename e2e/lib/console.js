@@ -1,7 +1,6 @@
 // Helpers for the staff console browser tests (e2e/console-*.test.js): a desk-sized
 // Chromium, sign-in through the console's own form with the one-time code read
 // from the server's log, and a few calls to the server for checks.
-import { createRequire } from 'node:module';
 import { otpCode, demoPassword, api, login } from './server.js';
 import { launch as launchBrowser, CHROMIUM_FLAGS } from './pwa.js';
 import { chromium } from 'playwright-core';
@@ -9,9 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { injectAxe } from './axe.js';
 
-const require = createRequire(import.meta.url);
-export const AXE = require.resolve('axe-core/axe.min.js');
 export const LANGS = ['it', 'en', 'sv', 'et', 'hu'];
 
 /** clerk is the demo clerk of a department (demo/demo_seed.go). */
@@ -67,7 +65,7 @@ export async function signIn(page, srv, email, { password = demoPassword, shared
 
 /** axe runs axe-core's WCAG 2.2 A/AA rules and returns the violations as strings. */
 export async function axe(page) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  await injectAxe(page);
   return page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
     return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
