@@ -494,22 +494,32 @@ export async function castBallot(consultationId, baseVersion, answers) {
     await p(t.objectStore('meta').put({ consultationId, baseVersion, answers, mutation: id, clientTime }, `ballot:${consultationId}`));
   });
 }
+
 // ---- citizen-app (issue 13): the conversation, edits, "not fixed", rating ----
+
+/**
  * queueWithPhotos queues mutation `name` with args and its photos
  * ([{data, type, sha256}], uploaded over tus to args.requestId) in ONE
  * transaction, like fileRequest. Returns the attachment ids.
+ */
 export async function queueWithPhotos(name, args, photos = []) {
   const atts = photos.map((ph) => ({
     attachmentId: ulid(), requestId: args.requestId, data: ph.data, type: ph.type, size: ph.data.byteLength, sha256: ph.sha256, uploadUrl: null,
   }));
   await enqueue(name, args, ['attachments'], async (t) => {
     for (const a of atts) await p(t.objectStore('attachments').put(a));
+  });
   return atts.map((a) => a.attachmentId);
+}
+
 /** replyRequest answers the city's question: a comment (hooks/ moves the request back to the clerk) and photos. */
 export const replyRequest = (requestId, message, photos) => queueWithPhotos('request.comment', { eventId: recordId(), requestId, message }, photos);
+
 /** editRequest queues request.edit with the changed fields only. */
 export const editRequest = (requestId, changes) => queueWithPhotos('request.edit', { requestId, ...changes });
+
 /** notFixed queues request.notFixed with the reason and photos. */
 export const notFixed = (requestId, message, photos) => queueWithPhotos('request.notFixed', { eventId: recordId(), requestId, message }, photos);
+
 /** rateRequest queues request.rate (the outcome questionnaire). */
 export const rateRequest = (requestId, answers) => queueWithPhotos('request.rate', { requestId, ...answers });
