@@ -27,7 +27,8 @@ before(async () => {
   });
   await new Promise((r) => fake.listen(port, '127.0.0.1', r));
   fake.port = port;
-  srv = await startServer({ env: { CIVICDESK_PUSH_ALLOW_HOSTS: `127.0.0.1:${port}`, CIVICDESK_PUSH_SUBJECT: 'ops@city.example' } });
+  // the demo's weeks of history: every department has open requests, as a clerk's morning does
+  srv = await startServer({ env: { CIVICDESK_DEMO_HISTORY: 'on', CIVICDESK_PUSH_ALLOW_HOSTS: `127.0.0.1:${port}`, CIVICDESK_PUSH_SUBJECT: 'ops@city.example' } });
   b = await launch();
 });
 after(async () => { await b?.close(); await srv?.stop(); fake?.close(); });

@@ -10,7 +10,8 @@ import { launch, clerk, codesSeen, filePothole, token } from './lib/console.js';
 
 let srv;
 let b;
-before(async () => { srv = await startServer(); b = await launch(); });
+// with the demo's weeks of history, so the queues hold what a working day does
+before(async () => { srv = await startServer({ env: { CIVICDESK_DEMO_HISTORY: 'on' } }); b = await launch(); });
 after(async () => { await b?.close(); await srv?.stop(); });
 
 const EMAIL = clerk('roads');
