@@ -52,7 +52,7 @@ test('pay a parking permit: QR offline, statement import, receipt in the wallet 
   await page.check('input[name="f-zone"][value="A"]');
   await page.fill('#f-start_date', '2026-12-15T09:00');
   await page.click('#request-form button[type=submit]');
-  await page.waitForURL(/\/requests\/[a-z0-9]{15}$/);
+  await page.waitForURL(/\/requests\/[a-z0-9]{15}(\?sent=1)?$/); // the sent step (citizen app)
   const id = new URL(page.url()).pathname.split('/').pop();
 
   // the Pay view gets the fee and its payment code from sync

@@ -47,10 +47,17 @@ test('online: sign up, file with a photo, number and receipt QR shown, server ha
   const img = await page.waitForSelector('img.qr', { timeout: 30000 });
   const alt = await img.getAttribute('alt');
   assert.match(alt, new RegExp(number));
-  const pngBytes = await page.evaluate(async (src) => {
-    const buf = new Uint8Array(await (await fetch(src)).arrayBuffer());
-    return Array.from(buf);
-  }, await img.getAttribute('src'));
+  // read the PNG through the image the page shows now: a live re-render (a sync round) may
+  // replace the element and revoke the blob URL read a moment before
+  let pngBytes = null;
+  await waitFor(async () => {
+    pngBytes = await page.evaluate(async () => {
+      const el = document.querySelector('img.qr');
+      if (!el) return null;
+      try { return Array.from(new Uint8Array(await (await fetch(el.src)).arrayBuffer())); } catch { return null; }
+    });
+    return pngBytes !== null;
+  }, { what: 'the receipt QR image read back' });
   const png = PNG.sync.read(Buffer.from(pngBytes));
   const qr = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
   assert.ok(qr, 'QR decodes');

@@ -54,7 +54,7 @@ test('stored XSS through every text path is shown as text; every view of both ap
   await page.fill('#f-question', payload('question'));
   await page.fill('#description', payload('description'));
   await page.click('#request-form button[type=submit]');
-  await page.waitForURL(/\/requests\/[a-z0-9]{15}$/);
+  await page.waitForURL(/\/requests\/[a-z0-9]{15}(\?sent=1)?$/); // the sent step (citizen app)
   const enquiry = new URL(page.url()).pathname.split('/').pop();
   await waitFor(async () => (await serverRequests(srv.url, email)).some((r) => r.id === enquiry), { what: 'the enquiry on the server' });
 
