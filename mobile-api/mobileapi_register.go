@@ -9,6 +9,8 @@ package mobileapi
 import (
 	"strings"
 
+	"civicdesk/ratelimit"
+
 	"fmt"
 
 	"github.com/pocketbase/pocketbase/apis"
@@ -35,7 +37,7 @@ const (
 
 // Register mounts the mobile API routes and binds the realtime pokes.
 func Register(app core.App) {
-	limit := newLimiter(citizenRate, citizenBurst)
+	limit := ratelimit.New(citizenRate, citizenBurst)
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDRoutes,
 		Func: func(se *core.ServeEvent) error {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"civicdesk/ratelimit"
+
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -57,18 +59,18 @@ var signInPath = regexp.MustCompile(`^/api/collections/([^/]+)/(auth-with-passwo
 
 type signIn struct {
 	limits   SignInLimits
-	ip       *limiter
-	accounts *limiter
-	codes    *limiter
+	ip       *ratelimit.Limiter
+	accounts *ratelimit.Limiter
+	codes    *ratelimit.Limiter
 	now      func() time.Time
 }
 
 func newSignIn(l SignInLimits) *signIn {
 	return &signIn{
 		limits:   l,
-		ip:       newLimiter(l.IPRate, l.IPBurst),
-		accounts: newLimiter(l.AccountRate, l.AccountBurst),
-		codes:    newLimiter(l.CodeRate, l.CodeBurst),
+		ip:       ratelimit.New(l.IPRate, l.IPBurst),
+		accounts: ratelimit.New(l.AccountRate, l.AccountBurst),
+		codes:    ratelimit.New(l.CodeRate, l.CodeBurst),
 		now:      time.Now,
 	}
 }
@@ -133,7 +135,7 @@ func (s *signIn) handler() *hook.Handler[*core.RequestEvent] {
 				return e.Next()
 			}
 			now := s.now()
-			if ok, wait := s.ip.take(addressKey(e.RealIP()), now); !ok {
+			if ok, wait := s.ip.Take(addressKey(e.RealIP()), now); !ok {
 				return tooMany(e, wait, "address")
 			}
 			body, err := readSignInBody(e)
@@ -144,7 +146,7 @@ func (s *signIn) handler() *hook.Handler[*core.RequestEvent] {
 			case "request-otp":
 				// every request mails a code: count them all, per address mailed
 				key := collection.Id + "|" + strings.ToLower(strings.TrimSpace(body.Email))
-				if ok, wait := s.codes.take(key, now); !ok {
+				if ok, wait := s.codes.Take(key, now); !ok {
 					return tooMany(e, wait, "account")
 				}
 				return e.Next()
@@ -167,13 +169,13 @@ func (s *signIn) handler() *hook.Handler[*core.RequestEvent] {
 // credentials were wrong: a correct password that still needs its second
 // factor (401 with mfaId) does not count.
 func (s *signIn) attempt(e *core.RequestEvent, key string, now time.Time) error {
-	if ok, wait := s.accounts.take(key, now); !ok {
+	if ok, wait := s.accounts.Take(key, now); !ok {
 		return tooMany(e, wait, "account")
 	}
 	err := e.Next()
 	var apiErr *router.ApiError
 	if err == nil || !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
-		s.accounts.give(key)
+		s.accounts.Give(key)
 	}
 	return err
 }
