@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"civicdesk/ratelimit"
+
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -58,48 +60,36 @@ func findClient(app core.App, key string) (*client, *apiError) {
 	return c, nil
 }
 
-// limiter is a token bucket per API key: rate_limit tokens a minute, bursts
-// up to one minute's worth. In memory: a restart refills every bucket, which
-// errs on the side of the client.
+// limiter keeps one ratelimit.Limiter per distinct rate_limit (keys vary
+// in their limit, the shared bucket has one rate): rate_limit tokens a
+// minute, bursts up to one minute's worth. A key whose limit changes starts
+// in its new limiter with a full bucket. In memory: a restart refills every
+// bucket, which errs on the side of the client.
 type limiter struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	now     func() time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-	limit  int
+	mu     sync.Mutex
+	byRate map[int]*ratelimit.Limiter
+	now    func() time.Time
 }
 
 func newLimiter() *limiter {
-	return &limiter{buckets: map[string]*bucket{}, now: time.Now}
+	return &limiter{byRate: map[int]*ratelimit.Limiter{}, now: time.Now}
 }
 
-// allow takes one token for key; when none is left it returns the seconds
-// until the next one (for Retry-After).
+// allow takes one token for key; when none is left it returns the whole
+// seconds until the next one (for Retry-After), at least 1.
 func (l *limiter) allow(key string, perMinute int) (bool, int) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b := l.buckets[key]
-	if b == nil || b.limit != perMinute {
-		b = &bucket{tokens: float64(perMinute), last: now, limit: perMinute}
-		l.buckets[key] = b
+	rl := l.byRate[perMinute]
+	if rl == nil {
+		rl = ratelimit.New(float64(perMinute)/60, perMinute)
+		l.byRate[perMinute] = rl
 	}
-	rate := float64(perMinute) / 60 // tokens per second
-	b.tokens = math.Min(float64(perMinute), b.tokens+now.Sub(b.last).Seconds()*rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	l.mu.Unlock()
+	ok, wait := rl.Take(key, l.now())
+	if ok {
 		return true, 0
 	}
-	wait := int(math.Ceil((1 - b.tokens) / rate))
-	if wait < 1 {
-		wait = 1
-	}
-	return false, wait
+	return false, max(1, int(math.Ceil(wait.Seconds())))
 }
 
 // limit applies the key's rate limit: a 429 with Retry-After when exhausted.
