@@ -315,7 +315,7 @@ func openByAge(app core.App, p *StatsParams, n *names, t *Table) error {
 		D          int    `db:"d"`
 	}
 	err := app.DB().NewQuery("SELECT [[department]], [[service]], SUM([[created]] > {:c3}) AS [[a]], SUM([[created]] <= {:c3} AND [[created]] > {:c8}) AS [[b]], " +
-		"SUM([[created]] <= {:c8} AND [[created]] > {:c31}) AS [[c]], SUM([[created]] <= {:c31}) AS [[d]] FROM [[requests]] WHERE " + openStatusSQL() + filter +
+		"SUM([[created]] <= {:c8} AND [[created]] > {:c31}) AS [[c]], SUM([[created]] <= {:c31}) AS [[d]] FROM [[requests]] INDEXED BY [[idx_requests_fig_open]] WHERE " + openStatusSQL() + filter +
 		" GROUP BY [[department]], [[service]]").Bind(params).All(&rows)
 	if err != nil {
 		return fmt.Errorf("open by age: %w", err)
@@ -344,7 +344,7 @@ func overdue(app core.App, p *StatsParams, n *names, t *Table) error {
 		Count      int    `db:"n"`
 		Oldest     string `db:"oldest"`
 	}
-	if err := app.DB().NewQuery("SELECT [[department]], COUNT(*) AS [[n]], MIN([[due_at]]) AS [[oldest]] FROM [[requests]] WHERE " + open +
+	if err := app.DB().NewQuery("SELECT [[department]], COUNT(*) AS [[n]], MIN([[due_at]]) AS [[oldest]] FROM [[requests]] INDEXED BY [[idx_requests_fig_open]] WHERE " + open +
 		" AND [[due_at]] != '' AND [[due_at]] < {:now}" + filter + " GROUP BY [[department]] ORDER BY [[oldest]]").Bind(params).All(&rows); err != nil {
 		return fmt.Errorf("overdue: %w", err)
 	}

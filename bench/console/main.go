@@ -48,6 +48,8 @@ func main() {
 	keep := flag.String("dir", "", "data dir to keep: seeded on the first run, measured again (not reseeded) on the next ones; empty = a fresh temporary dir")
 	rt := flag.Duration("realtime", 30*time.Second, "realtime fan-out run: 50 staff subscribed while -rate writes/s land (0 = skip)")
 	rate := flag.Int("rate", 20, "writes per second of the realtime run")
+	figRuns := flag.Int("figures-cpu", 10, "in-process runs of each figure for its CPU time (0 = skip)")
+	quick := flag.Bool("figures-only", false, "measure only the supervisor figures (HTTP and in-process), no queues, CSV, realtime")
 	flag.Parse()
 
 	dir := *keep
@@ -105,6 +107,13 @@ func main() {
 	clerk, sup := token(ids.clerk), token(ids.supervisor)
 
 	fmt.Printf("\n%-58s %8s %8s %8s %8s\n", "case (GET, limit 50)", "p50 ms", "p95 ms", "cpu ms", "rows")
+	if *quick {
+		figureCases(base, sup, ids, *runs)
+		if *figRuns > 0 {
+			figuresCPU(dir, *figRuns)
+		}
+		return
+	}
 	for _, who := range []struct{ name, token string }{{"clerk", clerk}, {"supervisor", sup}} {
 		for _, tab := range []string{"mine", "unassigned", "overdue", "open"} {
 			for _, s := range []string{"due", "created", "updated", "priority"} {
@@ -116,14 +125,7 @@ func main() {
 		measure(base, who.token, "/api/staff/counts", who.name, *runs)
 	}
 	measurePage2(base, sup, *runs)
-	for _, f := range console.Figures {
-		measure(base, sup, "/api/staff/stats/"+f, "supervisor", *runs/4)
-	}
-	yearAgo := time.Now().AddDate(0, 0, -363).Format("2006-01-02")
-	for _, f := range console.Figures {
-		measure(base, sup, "/api/staff/stats/"+f+"?from="+yearAgo, "supervisor 52 weeks", *runs/4)
-	}
-	measure(base, sup, "/api/staff/stats/first_response?from="+yearAgo+"&department="+ids.clerkDeptCode, "supervisor 52 weeks", *runs/4)
+	figureCases(base, sup, ids, *runs)
 	measure(base, sup, "/api/staff/requests/"+ids.someID, "supervisor file", *runs)
 
 	// twice: the first run also fills SQLite's page caches (cache_size -32000,
@@ -131,6 +133,9 @@ func main() {
 	// export of 100,000 rows adds once they are warm
 	csvRun(base, sup, cmd.Process.Pid)
 	csvRun(base, sup, cmd.Process.Pid)
+	if *figRuns > 0 {
+		figuresCPU(dir, *figRuns)
+	}
 	if *rt > 0 {
 		realtimeRun(base, db, token, ids.supervisor, *rate, *rt)
 	}
@@ -164,6 +169,19 @@ func alreadySeeded(dir string) bool {
 }
 
 const seededMarker = ".bench-console-seeded"
+
+// figureCases measures every supervisor figure over the default eight weeks
+// and over 52 weeks (the "cpu ms" column is the server's CPU per request).
+func figureCases(base, sup string, ids seeded, runs int) {
+	for _, f := range console.Figures {
+		measure(base, sup, "/api/staff/stats/"+f, "supervisor", runs/4)
+	}
+	yearAgo := time.Now().AddDate(0, 0, -363).Format("2006-01-02")
+	for _, f := range console.Figures {
+		measure(base, sup, "/api/staff/stats/"+f+"?from="+yearAgo, "supervisor 52 weeks", runs/4)
+	}
+	measure(base, sup, "/api/staff/stats/first_response?from="+yearAgo+"&department="+ids.clerkDeptCode, "supervisor 52 weeks", runs/4)
+}
 
 type seeded struct {
 	clerk, clerkDept, supervisor string

@@ -100,20 +100,21 @@ func realtimeRun(base string, db *dbx.DB, token func(id string) string, writer s
 	benchserver.Must(db.NewQuery("SELECT id, name, role, departments FROM staff WHERE email LIKE 'bench.staff%' ORDER BY email").All(&staff))
 	var dept string
 	benchserver.Must(db.NewQuery("SELECT json_extract(departments, '$[0]') FROM staff WHERE email LIKE 'bench.staff%' AND role = 'clerk' ORDER BY email LIMIT 1").Row(&dept))
-	writes := rate*int(d/time.Second) + rate
+	writes := 2 * (rate*int(d/time.Second) + rate)
 	var targets []string
 	benchserver.Must(db.NewQuery("SELECT id FROM requests WHERE department = {:d} AND status IN ('received', 'in_progress', 'waiting_citizen') ORDER BY id LIMIT {:n}").
 		Bind(dbx.Params{"d": dept, "n": writes}).Column(&targets))
 
 	var mu sync.Mutex
 	sent := map[string]time.Time{} // request id -> start of its (only) write
-	var lat []float64
+	var lat, fan []float64
 	var late atomic.Int64 // events of a record this run did not write (should be none)
 	onEvent := func(s *subscriber, data []byte) {
 		now := time.Now()
 		var msg struct {
 			Record struct {
-				ID string `json:"id"`
+				ID      string `json:"id"`
+				Updated string `json:"updated"`
 			} `json:"record"`
 		}
 		if json.Unmarshal(data, &msg) != nil {
@@ -124,6 +125,10 @@ func realtimeRun(base string, db *dbx.DB, token func(id string) string, writer s
 		defer mu.Unlock()
 		if t0, ok := sent[msg.Record.ID]; ok {
 			lat = append(lat, float64(now.Sub(t0).Microseconds())/1000)
+			// the record's updated is stamped by the server just before its commit
+			if u, err := time.Parse(layout, msg.Record.Updated); err == nil {
+				fan = append(fan, float64(now.Sub(u).Microseconds())/1000)
+			}
 		} else {
 			late.Add(1)
 		}
@@ -145,8 +150,46 @@ func realtimeRun(base string, db *dbx.DB, token func(id string) string, writer s
 		if s.sees {
 			seeing++
 		}
-		benchserver.Must(s.connect(base, token(st.ID), onEvent))
 		subs[i] = s
+	}
+
+	wtoken := token(writer)
+	// the same writes land with nobody subscribed first (the baseline of the
+	// server's CPU per write), then with every subscriber connected
+	write := func(ids []string, record bool) (n int, took time.Duration, failed int64, cpuMs float64) {
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		defer tick.Stop()
+		var wg sync.WaitGroup
+		var bad atomic.Int64
+		cpu0 := cpuTicks()
+		started := time.Now()
+		for ; n < len(ids) && time.Since(started) < d; n++ {
+			<-tick.C
+			id := ids[n]
+			if record {
+				mu.Lock()
+				sent[id] = time.Now()
+				mu.Unlock()
+			}
+			wg.Add(1)
+			go func(id string, i int) {
+				defer wg.Done()
+				prio := []string{"high", "normal"}[i%2]
+				if err := benchserver.Call(base, http.MethodPatch, "/api/collections/requests/records/"+id, wtoken, map[string]any{"priority": prio}, nil); err != nil {
+					bad.Add(1)
+				}
+			}(id, n)
+		}
+		wg.Wait()
+		took = time.Since(started)
+		return n, took, bad.Load(), float64(cpuTicks()-cpu0) * 10 / float64(n)
+	}
+	half := len(targets) / 2
+	bn, btook, bfailed, bcpu := write(targets[half:], false)
+	fmt.Printf("\nRealtime baseline, nobody subscribed: %d writes in %s (%.1f/s, %d failed), server CPU %.1f ms per write\n",
+		bn, btook.Round(time.Millisecond), float64(bn)/btook.Seconds(), bfailed, bcpu)
+	for i, st := range staff {
+		benchserver.Must(subs[i].connect(base, token(st.ID), onEvent))
 	}
 	defer func() {
 		for _, s := range subs {
@@ -154,43 +197,21 @@ func realtimeRun(base string, db *dbx.DB, token func(id string) string, writer s
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-
-	wtoken := token(writer)
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	defer tick.Stop()
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	started := time.Now()
-	n := 0
-	for ; n < len(targets) && time.Since(started) < d; n++ {
-		<-tick.C
-		id := targets[n]
-		mu.Lock()
-		sent[id] = time.Now()
-		mu.Unlock()
-		wg.Add(1)
-		go func(id string, i int) {
-			defer wg.Done()
-			prio := []string{"high", "normal"}[i%2]
-			if err := benchserver.Call(base, http.MethodPatch, "/api/collections/requests/records/"+id, wtoken, map[string]any{"priority": prio}, nil); err != nil {
-				// the same priority again is still an update; only errors count
-				failed.Add(1)
-			}
-		}(id, n)
-	}
-	wg.Wait()
-	took := time.Since(started)
+	n, took, failedN, cpu := write(targets[:half], true)
 	time.Sleep(3 * time.Second) // let the last events arrive
+	failed := struct{ n int64 }{failedN}
 
 	mu.Lock()
 	defer mu.Unlock()
 	sort.Float64s(lat)
-	pct := func(q float64) float64 {
-		if len(lat) == 0 {
+	sort.Float64s(fan)
+	pctOf := func(xs []float64, q float64) float64 {
+		if len(xs) == 0 {
 			return 0
 		}
-		return lat[int(q*float64(len(lat)-1)+0.5)]
+		return xs[int(q*float64(len(xs)-1)+0.5)]
 	}
+	pct := func(q float64) float64 { return pctOf(lat, q) }
 	var others, seen int64
 	othersN := 0
 	for _, s := range subs {
@@ -201,11 +222,13 @@ func realtimeRun(base string, db *dbx.DB, token func(id string) string, writer s
 			othersN++
 		}
 	}
-	ok := int64(n) - failed.Load()
-	fmt.Printf("\nRealtime (SSE /api/realtime, %d staff subscribed to requests with their own tokens; %d may see the written department): "+
-		"%d writes in %s (%.1f/s, %d failed)\n", len(subs), seeing, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), failed.Load())
+	ok := int64(n) - failed.n
+	fmt.Printf("Realtime (SSE /api/realtime, %d staff subscribed to requests with their own tokens; %d may see the written department): "+
+		"%d writes in %s (%.1f/s, %d failed), server CPU %.1f ms per write\n", len(subs), seeing, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), failed.n, cpu)
 	fmt.Printf("  delivered %d of %d expected (%d writes × %d); latency write start → event p50 %.1f ms, p95 %.1f ms, max %.1f ms; within 2 s: %d\n",
 		len(lat), ok*int64(seeing), ok, seeing, pct(0.5), pct(0.95), pct(1), countBelow(lat, 2000))
+	fmt.Printf("  of which fan-out, the record's server-stamped updated → event: p50 %.1f ms, p95 %.1f ms, max %.1f ms (the rest is the write waiting for SQLite's one writer)\n",
+		pctOf(fan, 0.5), pctOf(fan, 0.95), pctOf(fan, 1))
 	fmt.Printf("  received by those who may see them: %d; by the %d clerks of other departments: %d (the list rule); unmatched events: %d\n", seen, othersN, others, late.Load())
 }
 
