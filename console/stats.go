@@ -1,6 +1,7 @@
 package console
 
 import (
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"math"
@@ -519,16 +520,32 @@ func workload(app core.App, p *StatsParams, n *names, t *Table) error {
 		c := get(r.Assignee)
 		c.open, c.overdue = r.Open, r.Overdue
 	}
-	var doneRows []struct {
-		Assignee string `db:"assignee"`
-		Resolved int    `db:"resolved"`
-	}
-	if err := app.DB().NewQuery("SELECT [[assignee]], COUNT(*) AS [[resolved]] FROM [[requests]] INDEXED BY [[idx_requests_fig_resolved]] WHERE [[resolved_at]] != '' AND [[resolved_at]] >= {:from} AND [[resolved_at]] < {:to} AND [[assignee]] != ''" +
-		filter + " GROUP BY [[assignee]]").Bind(params).All(&doneRows); err != nil {
-		return fmt.Errorf("workload resolved: %w", err)
-	}
-	for _, r := range doneRows {
-		get(r.Assignee).resolved = r.Resolved
+	// resolved in the period per assignee: a loose index scan over the
+	// assignees of idx_requests_fig_assignee (one seek each) and one index
+	// range count per assignee, instead of grouping the period's rows
+	// (≈77,000 for a year) in a temporary B-tree
+	resolvedRule := "[[resolved_at]] != '' AND [[assignee]] != ''"
+	nextQ := app.DB().NewQuery("SELECT MIN([[assignee]]) FROM [[requests]] INDEXED BY [[idx_requests_fig_assignee]] WHERE " + resolvedRule + " AND [[assignee]] > {:after}").Prepare()
+	defer nextQ.Close()
+	countQ := app.DB().NewQuery("SELECT COUNT(*) FROM [[requests]] INDEXED BY [[idx_requests_fig_assignee]] WHERE " + resolvedRule +
+		" AND [[assignee]] = {:a} AND [[resolved_at]] >= {:from} AND [[resolved_at]] < {:to}" + filter).Prepare()
+	defer countQ.Close()
+	for after := ""; ; {
+		var next sql.NullString
+		if err := nextQ.Bind(dbx.Params{"after": after}).Row(&next); err != nil {
+			return fmt.Errorf("workload resolved: %w", err)
+		}
+		if !next.Valid {
+			break
+		}
+		after = next.String
+		var resolved int
+		if err := countQ.Bind(mergeParams(params, dbx.Params{"a": after})).Row(&resolved); err != nil {
+			return fmt.Errorf("workload resolved: %w", err)
+		}
+		if resolved > 0 {
+			get(after).resolved = resolved
+		}
 	}
 	ids := make([]string, 0, len(by))
 	for id := range by {

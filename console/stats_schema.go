@@ -50,7 +50,7 @@ func refreshFirstResponseSQL(id string) string {
 // name. They are console schema like the triggers, not entries of the
 // collections' index lists: PocketBase rebuilds every index of a collection
 // whenever that list changes, which on 500,000 requests took minutes of
-// start-up (docs/staff-api.md §7), while these four build in seconds.
+// start-up (docs/staff-api.md §7), while these five build in seconds.
 var figureIndexes = map[string]string{
 	// open requests only (≈4% of the rows): open_by_age, overdue, workload;
 	// status is a column too, as SQLite reads a partial index as covering
@@ -60,6 +60,9 @@ var figureIndexes = map[string]string{
 	// resolved in a period: sla_weekly, resolve_time_weekly, workload
 	"idx_requests_fig_resolved": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_resolved]] ON [[requests]] ([[resolved_at]], [[department]], [[service]], [[due_at]], [[created]], [[assignee]]) " +
 		"WHERE [[resolved_at]] != ''",
+	// resolved in a period per assignee (workload), without grouping rows
+	"idx_requests_fig_assignee": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_assignee]] ON [[requests]] ([[assignee]], [[resolved_at]], [[department]], [[service]]) " +
+		"WHERE [[resolved_at]] != '' AND [[assignee]] != ''",
 	// created in a period, filtered: flow_weekly inflow, first_response totals
 	"idx_requests_fig_created": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_created]] ON [[requests]] ([[created]], [[department]], [[service]])",
 	// flow_weekly outflow: only the status events that close a request
