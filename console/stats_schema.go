@@ -58,7 +58,7 @@ var figureIndexes = map[string]string{
 	"idx_requests_fig_open": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_open]] ON [[requests]] ([[department]], [[service]], [[created]], [[due_at]], [[assignee]], [[status]]) " +
 		"WHERE [[status]] IN ('received', 'in_progress', 'waiting_citizen')",
 	// resolved in a period: sla_weekly, resolve_time_weekly, workload
-	"idx_requests_fig_resolved": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_resolved]] ON [[requests]] ([[resolved_at]], [[department]], [[service]], [[due_at]], [[created]], [[assignee]]) " +
+	"idx_requests_fig_resolved": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_resolved]] ON [[requests]] ([[resolved_at]], [[department]], [[service]], [[due_at]], [[created]]) " +
 		"WHERE [[resolved_at]] != ''",
 	// resolved in a period per assignee (workload), without grouping rows
 	"idx_requests_fig_assignee": "CREATE INDEX IF NOT EXISTS [[idx_requests_fig_assignee]] ON [[requests]] ([[assignee]], [[resolved_at]], [[department]], [[service]]) " +

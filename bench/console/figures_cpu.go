@@ -29,7 +29,7 @@ func cpuNow() time.Duration {
 func figuresCPU(dir string, runs int) {
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: sqlitedb.Connect})
 	benchserver.Must(app.Bootstrap())
-	defer app.ResetBootstrapState()
+	defer func() { _ = app.ClearBootstrap() }()
 	cfg := city.Default()
 	loc := cfg.Location
 	now := time.Now()
