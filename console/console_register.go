@@ -29,6 +29,7 @@ func Register(app core.App) {
 	bindTemplates(app)
 	bindNotifications(app)
 	bindCron(app)
+	bindFigureSchema(app)
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: HookIDRoutes,
 		Func: func(se *core.ServeEvent) error {

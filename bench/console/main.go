@@ -45,16 +45,21 @@ func main() {
 	rejected := flag.Int("rejected", 100_000, "of which rejected (the CSV export's 100,000 rows)")
 	staffN := flag.Int("staff", 50, "staff to seed (10% supervisors)")
 	runs := flag.Int("n", 40, "requests per measured case")
-	reuse := flag.String("dir", "", "measure an already seeded data dir (kept, not reseeded) instead of a fresh one")
+	keep := flag.String("dir", "", "data dir to keep: seeded on the first run, measured again (not reseeded) on the next ones; empty = a fresh temporary dir")
+	rt := flag.Duration("realtime", 30*time.Second, "realtime fan-out run: 50 staff subscribed while -rate writes/s land (0 = skip)")
+	rate := flag.Int("rate", 20, "writes per second of the realtime run")
+	figRuns := flag.Int("figures-cpu", 10, "in-process runs of each figure for its CPU time (0 = skip)")
+	quick := flag.Bool("figures-only", false, "measure only the supervisor figures (HTTP and in-process), no queues, CSV, realtime")
 	flag.Parse()
 
-	dir := *reuse
+	dir := *keep
 	if dir == "" {
 		d, err := os.MkdirTemp("", "civicdesk-bench-console-")
 		benchserver.Must(err)
 		dir = d
 		defer os.RemoveAll(dir)
 	}
+	reuse := alreadySeeded(dir)
 	run := func(args ...string) {
 		if out, err := exec.Command(*bin, append(args, "--dir", dir)...).CombinedOutput(); err != nil {
 			log.Fatalf("%v: %v\n%s", args, err, out)
@@ -63,17 +68,22 @@ func main() {
 	db, err := dbx.Open("sqlite", filepath.Join(dir, "data.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	benchserver.Must(err)
 	var ids seeded
-	if *reuse == "" {
+	if !reuse {
+		benchserver.Must(os.MkdirAll(dir, 0o755))
 		run("demo")
 		run("superuser", "upsert", "bench@civicdesk.example", "bench-password-123")
 		started := time.Now()
 		ids = seed(db, *total, *open, *rejected, *staffN)
 		fmt.Printf("seeded %d requests (%d open, %d rejected), %d staff, %d events in %s; ANALYZE done\n",
 			*total, *open, *rejected, *staffN, ids.events, time.Since(started).Round(time.Second))
+		if *keep != "" {
+			benchserver.Must(os.WriteFile(filepath.Join(dir, seededMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644))
+		}
 	} else {
 		ids = reuseSeeded(db)
 		fmt.Printf("measuring the seeded data dir %s again\n", dir)
 	}
+	benchserver.Must(db.NewQuery("SELECT code FROM departments WHERE id = {:id}").Bind(dbx.Params{"id": ids.clerkDept}).Row(&ids.clerkDeptCode))
 
 	addr := freeAddr()
 	base := "http://" + addr
@@ -81,7 +91,10 @@ func main() {
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	benchserver.Must(cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	serverPID = cmd.Process.Pid
+	started := time.Now()
 	waitHealthy(base)
+	fmt.Printf("server healthy after %s (pending migrations included)\n", time.Since(started).Round(100*time.Millisecond))
 	su, _ := benchserver.Login(base, "_superusers", "bench@civicdesk.example", "bench-password-123")
 	benchserver.Must(benchserver.Call(base, http.MethodPatch, "/api/settings", su, map[string]any{"rateLimits": map[string]any{"enabled": false}}, nil))
 	token := func(id string) string {
@@ -93,7 +106,14 @@ func main() {
 	}
 	clerk, sup := token(ids.clerk), token(ids.supervisor)
 
-	fmt.Printf("\n%-58s %8s %8s %8s\n", "case (GET, limit 50)", "p50 ms", "p95 ms", "rows")
+	fmt.Printf("\n%-58s %8s %8s %8s %8s\n", "case (GET, limit 50)", "p50 ms", "p95 ms", "cpu ms", "rows")
+	if *quick {
+		figureCases(base, sup, ids, *runs)
+		if *figRuns > 0 {
+			figuresCPU(dir, *figRuns)
+		}
+		return
+	}
 	for _, who := range []struct{ name, token string }{{"clerk", clerk}, {"supervisor", sup}} {
 		for _, tab := range []string{"mine", "unassigned", "overdue", "open"} {
 			for _, s := range []string{"due", "created", "updated", "priority"} {
@@ -105,14 +125,20 @@ func main() {
 		measure(base, who.token, "/api/staff/counts", who.name, *runs)
 	}
 	measurePage2(base, sup, *runs)
-	for _, f := range console.Figures {
-		measure(base, sup, "/api/staff/stats/"+f, "supervisor", *runs/4)
-	}
-	measure(base, sup, "/api/staff/stats/sla_weekly?from="+time.Now().AddDate(0, 0, -364).Format("2006-01-02"), "supervisor 52 weeks", *runs/4)
-	measure(base, sup, "/api/staff/stats/resolve_time_weekly?from="+time.Now().AddDate(0, 0, -364).Format("2006-01-02"), "supervisor 52 weeks", *runs/4)
+	figureCases(base, sup, ids, *runs)
 	measure(base, sup, "/api/staff/requests/"+ids.someID, "supervisor file", *runs)
 
+	// twice: the first run also fills SQLite's page caches (cache_size -32000,
+	// i.e. up to 32 MB per pooled connection), the second shows what one more
+	// export of 100,000 rows adds once they are warm
 	csvRun(base, sup, cmd.Process.Pid)
+	csvRun(base, sup, cmd.Process.Pid)
+	if *figRuns > 0 {
+		figuresCPU(dir, *figRuns)
+	}
+	if *rt > 0 {
+		realtimeRun(base, db, token, ids.supervisor, *rate, *rt)
+	}
 
 	fmt.Println("\nEXPLAIN QUERY PLAN of each queue (clerk scope, then supervisor):")
 	for _, scope := range []console.Scope{{Departments: []string{ids.clerkDept}, StaffID: ids.clerk}, {All: true, StaffID: ids.supervisor}} {
@@ -135,8 +161,31 @@ func main() {
 	}
 }
 
+// alreadySeeded reports whether dir holds a data dir this tool seeded
+// (its marker is written after the seed committed and was indexed).
+func alreadySeeded(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, seededMarker))
+	return err == nil
+}
+
+const seededMarker = ".bench-console-seeded"
+
+// figureCases measures every supervisor figure over the default eight weeks
+// and over 52 weeks (the "cpu ms" column is the server's CPU per request).
+func figureCases(base, sup string, ids seeded, runs int) {
+	for _, f := range console.Figures {
+		measure(base, sup, "/api/staff/stats/"+f, "supervisor", runs/4)
+	}
+	yearAgo := time.Now().AddDate(0, 0, -363).Format("2006-01-02")
+	for _, f := range console.Figures {
+		measure(base, sup, "/api/staff/stats/"+f+"?from="+yearAgo, "supervisor 52 weeks", runs/4)
+	}
+	measure(base, sup, "/api/staff/stats/first_response?from="+yearAgo+"&department="+ids.clerkDeptCode, "supervisor 52 weeks", runs/4)
+}
+
 type seeded struct {
 	clerk, clerkDept, supervisor string
+	clerkDeptCode                string
 	someNumber, someID           string
 	events                       int
 }
@@ -214,6 +263,8 @@ func seed(db *dbx.DB, total, open, rejected, staffN int) seeded {
 				benchserver.Must(err)
 			}
 		}
+		// the figures' table of first answers, which its triggers kept during a normal write
+		benchserver.Must(console.RebuildFirstResponses(db))
 		_, err := db.NewQuery("ANALYZE").Execute()
 		benchserver.Must(err)
 	}()
@@ -302,13 +353,37 @@ func seed(db *dbx.DB, total, open, rejected, staffN int) seeded {
 	return out
 }
 
+// serverPID is the measured server (its CPU time per request is printed).
+var serverPID int
+
+// cpuTicks is the server's user+system CPU time in clock ticks (1/100 s).
+func cpuTicks() int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", serverPID))
+	if err != nil {
+		return 0
+	}
+	// the fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	var u, s int64
+	fmt.Sscan(f[11], &u)
+	fmt.Sscan(f[12], &s)
+	return u + s
+}
+
+// measure prints the client-measured p50/p95 and the server's CPU time per
+// request (user+system over the measured requests: independent of the load
+// other processes put on the machine, unlike the wall-clock times).
 func measure(base, token, path, who string, n int) {
 	if n < 5 {
 		n = 5
 	}
 	var times []float64
 	rows := 0
+	var cpu0 int64
 	for i := 0; i < n+2; i++ {
+		if i == 2 {
+			cpu0 = cpuTicks()
+		}
 		var out struct {
 			Items []any `json:"items"`
 			Rows  []any `json:"rows"`
@@ -320,9 +395,10 @@ func measure(base, token, path, who string, n int) {
 		}
 		rows = len(out.Items) + len(out.Rows)
 	}
+	cpuMs := float64(cpuTicks()-cpu0) * 10 / float64(n)
 	sort.Float64s(times)
 	p := func(q float64) float64 { return times[int(q*float64(len(times)-1)+0.5)] }
-	fmt.Printf("%-58s %8.1f %8.1f %8d\n", who+" "+strings.TrimPrefix(path, "/api/staff/"), p(0.5), p(0.95), rows)
+	fmt.Printf("%-58s %8.1f %8.1f %8.1f %8d\n", who+" "+strings.TrimPrefix(path, "/api/staff/"), p(0.5), p(0.95), cpuMs, rows)
 }
 
 // measurePage2 follows the cursor to the 20th page (keyset paging never gets slower).
@@ -350,7 +426,7 @@ func measurePage2(base, token string, n int) {
 		}
 	}
 	sort.Float64s(times)
-	fmt.Printf("%-58s %8.1f %8.1f %8d\n", "supervisor queue?tab=open&sort=created page 20", times[len(times)/2], times[len(times)-1], 50)
+	fmt.Printf("%-58s %8.1f %8.1f %8s %8d\n", "supervisor queue?tab=open&sort=created page 20", times[len(times)/2], times[len(times)-1], "", 50)
 }
 
 func rssKB(pid int, field string) int {
@@ -421,7 +497,7 @@ func freeAddr() string {
 }
 
 func waitHealthy(base string) {
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(15 * time.Minute) // a reused dir may run a migration's backfill first
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(base + "/api/health"); err == nil {
 			resp.Body.Close()
