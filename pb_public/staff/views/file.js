@@ -185,6 +185,7 @@ export async function openFile(box, id, ctx) {
       h('h3', {}, t('file.location')), place,
       h('h3', {}, t('file.photos')), photos,
       h('h3', {}, t('file.citizen')), citizen,
+      feeSection(r, svc),
       actionsPanel(r, svc),
       h('h3', {}, t('file.timeline')), timeline(d.events || []),
       h('h3', {}, t('file.receipts')), receipts,
@@ -196,6 +197,20 @@ export async function openFile(box, id, ctx) {
     }
     st.drafts = {};
     if (focusTitle) title.focus();
+  }
+
+  // the fee panel (views/fee.js, loaded only for requests that carry a fee)
+  function feeSection(r, svc) {
+    const cat = ctx.catalogue?.services.find((s) => s.code === svc.code) || {};
+    const hasPayment = (st.data.receipts || []).some((rc) => rc.kind === 'payment' || rc.kind === 'refund');
+    if (!(r.fee > 0) && !(cat.fee > 0) && cat.fee_mode !== 'assessed' && !hasPayment) return null;
+    const panel = h('div', { id: 'fee', 'aria-busy': 'true' });
+    import('./fee.js').then((m) => m.renderFee(panel, {
+      request: r, receipts: st.data.receipts || [], service: cat,
+      reload: async (text) => { await reload(); if (text) say(text); },
+    })).catch((err) => { panel.replaceChildren(h('p', { class: 'note bad' }, errorText(err))); })
+      .finally(() => panel.removeAttribute('aria-busy'));
+    return h('section', { class: 'panel', id: 'fee-panel', 'aria-labelledby': 'fee-title' }, h('h3', { id: 'fee-title' }, t('file.fee')), panel);
   }
 
   function displayAnswer(a) {
