@@ -83,6 +83,8 @@ function renderNav() {
 
 /** signOut forgets the token on this device and shows the sign-in form. */
 export async function signOut() {
+  // this computer's staff push subscription goes with the sign-in (a shared counter PC)
+  if ('serviceWorker' in navigator) await navigator.serviceWorker.getRegistration('/staff/').then((r) => (r && new URL(r.scope).pathname === '/staff/' ? import('./views/push.js').then((m) => m.forget()) : null)).catch(() => {});
   pb.realtime.unsubscribe().catch(() => {});
   pb.authStore.clear();
   localStorage.removeItem('civicdesk.staff.locked');

@@ -5,7 +5,7 @@
 // refund, reopens an expired or waived fee. The server decides; its 4xx answers
 // appear next to the field they name.
 import { pb, isSupervisor, send } from '../api.js';
-import { t, fmtDate } from '../i18n.js';
+import { t, has, fmtDate } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 import { money, amountInput, showErrors, clearErrors, errorBox } from './money.js';
 
@@ -52,7 +52,7 @@ export async function renderFee(box, { request, receipts = [], service = null, r
     fee.refunded_amount ? [h('dt', {}, t('fee.refunded')), h('dd', { id: 'fee-refunded' }, money(fee.refunded_amount, fee.currency))] : null,
     state === 'due' && fee.paid_amount && open ? [h('dt', {}, t('fee.open')), h('dd', {}, money(open, fee.currency))] : null,
     h('dt', {}, t('fee.reference')), h('dd', { id: 'fee-reference', class: 'mono' }, ins.referencePrinted || fee.reference),
-    ins.rail ? [h('dt', {}, t('fee.rail')), h('dd', {}, t(`rail.${ins.rail}`))] : null,
+    ins.rail ? [h('dt', {}, t('fee.rail')), h('dd', {}, has(`rail.${ins.rail}`) ? t(`rail.${ins.rail}`) : ins.rail)] : null,
     h('dt', {}, t('fee.dueAt')), h('dd', {}, fee.due_at ? fmtDate(fee.due_at) : t('due.none')),
     fee.paid_at ? [h('dt', {}, t('fee.paidAt')), h('dd', {}, fmtDate(fee.paid_at))] : null,
     fee.expired_at ? [h('dt', {}, t('fee.expiredAt')), h('dd', {}, fmtDate(fee.expired_at))] : null,
@@ -78,7 +78,7 @@ export async function renderFee(box, { request, receipts = [], service = null, r
   parts.push(h('h4', {}, t('fee.receipts')));
   parts.push(payReceipts.length
     ? h('ul', { id: 'fee-receipts' }, payReceipts.map((rc) => h('li', {},
-      t(`receipt.${rc.kind}`), ' · ', fmtDate(rc.issued_at), rc.revoked ? ` · ${t('fee.revoked')}` : '', ' · ',
+      has(`receipt.${rc.kind}`) ? t(`receipt.${rc.kind}`) : rc.kind, ' · ', fmtDate(rc.issued_at), rc.revoked ? ` · ${t('fee.revoked')}` : '', ' · ',
       h('a', { href: `/verify/#code=${encodeURIComponent(rc.code)}`, target: '_blank', rel: 'noopener', class: 'verify-link' }, t('fee.verify')))))
     : h('p', { class: 'muted' }, t('fee.noReceipts')));
 

@@ -185,7 +185,7 @@ export async function openFile(box, id, ctx) {
       h('h3', {}, t('file.location')), place,
       h('h3', {}, t('file.photos')), photos,
       h('h3', {}, t('file.citizen')), citizen,
-      feeSection(r, svc),
+      feeSection(r, svc) || '',
       actionsPanel(r, svc),
       h('h3', {}, t('file.timeline')), timeline(d.events || []),
       h('h3', {}, t('file.receipts')), receipts,

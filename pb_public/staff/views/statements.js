@@ -3,7 +3,7 @@
 // uploads and while the server matches it (one transaction, all or nothing), the
 // result line by line, and the list of past imports (payment_statements).
 import { pb } from '../api.js';
-import { t, fmtDate } from '../i18n.js';
+import { t, has, fmtDate } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 import { money, showErrors, clearErrors, errorBox, subnav } from './money.js';
 
@@ -89,7 +89,7 @@ export async function render(main) {
     const title = h('h2', { id: 'stmt-result-title' }, res.duplicate ? t('stmt.duplicateTitle', { name }) : t('stmt.resultTitle', { name }));
     const n = (k) => Number(res[k] || 0);
     const items = (res.items || []).slice(0, MAX_ITEMS_SHOWN);
-    result.replaceChildren(title,
+    result.replaceChildren(...[title,
       res.duplicate ? h('p', { class: 'note warn', id: 'stmt-duplicate' }, t('stmt.duplicate')) : h('dl', { class: 'counts-dl', id: 'stmt-counts' },
         ['lines', 'matched', 'exceptions', 'pending', 'ignored', 'reversals', 'alreadyImported'].map((k) => [h('dt', {}, t(`stmt.count.${k}`)), h('dd', { id: `stmt-${k}` }, String(n(k)))])),
       n('exceptions') ? h('p', {}, h('a', { href: '#/payments/exceptions', id: 'stmt-to-exceptions' }, t('stmt.toExceptions', { n: n('exceptions') }))) : null,
@@ -97,10 +97,10 @@ export async function render(main) {
         h('caption', {}, t('stmt.itemsCaption', { n: (res.items || []).length })),
         h('thead', {}, h('tr', {}, ['stmt.col.outcome', 'stmt.col.amount', 'stmt.col.reference', 'stmt.col.exception'].map((k) => h('th', { scope: 'col' }, t(k))))),
         h('tbody', {}, items.map((it) => h('tr', { 'data-outcome': it.outcome },
-          h('th', { scope: 'row' }, t(`outcome.${it.outcome}`)),
+          h('th', { scope: 'row' }, has(`outcome.${it.outcome}`) ? t(`outcome.${it.outcome}`) : it.outcome),
           h('td', {}, money(it.amount, it.currency)),
           h('td', { class: 'mono' }, it.reference || '—'),
-          h('td', {}, it.exception ? t(`exc.${it.exception}`) : '')))))) : null);
+          h('td', {}, it.exception ? t(`exc.${it.exception}`) : '')))))) : null].filter(Boolean));
     result.hidden = false;
     result.focus();
     announce(res.duplicate ? t('stmt.duplicate') : t('stmt.done', { matched: n('matched'), exceptions: n('exceptions') }));
