@@ -708,4 +708,6 @@ export default {
   'push.deniedHint': 'Allow notifications for this site in the browser’s site settings (the icon left of the address), then come back here.',
   'push.notAllowed': 'The browser did not allow notifications, so nothing was turned on.',
   'push.failed': 'That did not work: {message}',
+  'cons.q.optionLabel': 'Option {n}: label',
+  'notif.pushLink': 'Get these notifications on this computer too, even with the console closed: Settings.',
 };

@@ -708,4 +708,6 @@ export default {
   'push.deniedHint': 'Luba selle saidi teavitused brauseri saidiseadetes (ikoon aadressist vasakul) ja tule siis tagasi.',
   'push.notAllowed': 'Brauser ei lubanud teavitusi, nii et midagi ei lülitatud sisse.',
   'push.failed': 'See ei õnnestunud: {message}',
+  'cons.q.optionLabel': 'Valik {n}: silt',
+  'notif.pushLink': 'Saa need teavitused ka sellesse arvutisse, isegi suletud konsooliga: Seaded.',
 };

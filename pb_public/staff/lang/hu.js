@@ -708,4 +708,6 @@ export default {
   'push.deniedHint': 'Engedélyezze az oldal értesítéseit a böngésző webhelybeállításaiban (a cím melletti ikon), majd térjen vissza ide.',
   'push.notAllowed': 'A böngésző nem engedélyezte az értesítéseket, így semmi sem kapcsolt be.',
   'push.failed': 'Nem sikerült: {message}',
+  'cons.q.optionLabel': '{n}. lehetőség: felirat',
+  'notif.pushLink': 'Kapja meg ezeket az értesítéseket ezen a gépen is, zárt konzollal is: Beállítások.',
 };

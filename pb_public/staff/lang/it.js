@@ -708,4 +708,6 @@ export default {
   'push.deniedHint': 'Consenti le notifiche per questo sito nelle impostazioni del browser (l’icona a sinistra dell’indirizzo), poi torna qui.',
   'push.notAllowed': 'Il browser non ha consentito le notifiche: nulla è stato attivato.',
   'push.failed': 'Non è riuscito: {message}',
+  'cons.q.optionLabel': 'Opzione {n}: etichetta',
+  'notif.pushLink': 'Ricevi queste notifiche anche su questo computer, pure a console chiusa: Impostazioni.',
 };

@@ -708,4 +708,6 @@ export default {
   'push.deniedHint': 'Tillåt aviseringar för webbplatsen i webbläsarens webbplatsinställningar (ikonen till vänster om adressen) och kom sedan tillbaka hit.',
   'push.notAllowed': 'Webbläsaren tillät inte aviseringar, så ingenting slogs på.',
   'push.failed': 'Det gick inte: {message}',
+  'cons.q.optionLabel': 'Alternativ {n}: text',
+  'notif.pushLink': 'Få aviseringarna även på den här datorn, också när konsolen är stängd: Inställningar.',
 };

@@ -117,7 +117,7 @@ function editor(c, ph, { reload, say, go }) {
     code, title: titleInputs.first, description: descInputs.first, time_zone: zone, opens_local: opens, closes_local: closes,
     late_policy: late, grace_minutes: grace, eligibility: minAge, questions: qBox, status: code,
   };
-  async function save(status) {
+  async function save(status, override = {}) {
     readQuestions();
     clearErrors(err, fields);
     const el = {};
@@ -132,22 +132,18 @@ function editor(c, ph, { reload, say, go }) {
       questions: JSON.parse(JSON.stringify(st.questions)),
     };
     if (status) body.status = status;
+    Object.assign(body, override);
     try {
       const rec = c ? await pb.collection('consultations').update(c.id, body) : await pb.collection('consultations').create({ ...body, status: status || 'draft' });
-      const text = status === 'scheduled' ? t('cons.scheduled') : status === 'draft' && c?.status === 'scheduled' ? t('cons.unscheduled') : t('cons.saved');
+      const text = override.opens_local ? t('cons.openedNow') : status === 'scheduled' ? t('cons.scheduled') : status === 'draft' && c?.status === 'scheduled' ? t('cons.unscheduled') : t('cons.saved');
       if (!c) { go(`#/consultations/${rec.id}`); announce(text); return; }
       await reload(text);
     } catch (ex) {
       showErrors(err, ex, fields);
     }
   }
-  async function openNow() {
-    clearErrors(err, fields);
-    try {
-      await pb.collection('consultations').update(c.id, { opens_local: nowLocal(c.time_zone) });
-      await reload(t('cons.openedNow'));
-    } catch (ex) { showErrors(err, ex, fields); }
-  }
+  // "open now" saves the form as it is, with the opening time set to this minute in the consultation's zone
+  const openNow = () => save(null, { opens_local: nowLocal(zone.value.trim() || c.time_zone) });
   async function remove() {
     if (!confirm(t('cons.deleteConfirm', { title: loc(c.title) || c.code }))) return;
     try { await pb.collection('consultations').delete(c.id); go('#/consultations'); announce(t('cons.deleted')); } catch (ex) { showErrors(err, ex, fields); }
@@ -165,7 +161,7 @@ function editor(c, ph, { reload, say, go }) {
       h('div', {}, h('label', { for: 'cons-closes' }, t('cons.closes')), closes),
       h('div', {}, h('label', { for: 'cons-zone' }, t('cons.zone')), h('p', { class: 'hint', id: 'cons-zone-hint' }, t('cons.zoneHint')), zone)),
     h('div', { class: 'row2' },
-      h('div', {}, h('label', { for: 'cons-late' }, t('cons.latePolicy')), late),
+      h('div', { class: 'span2' }, h('label', { for: 'cons-late' }, t('cons.latePolicy')), late),
       h('div', {}, h('label', { for: 'cons-grace' }, t('cons.grace')), h('p', { class: 'hint', id: 'cons-grace-hint' }, t('cons.graceHint')), grace)),
     h('h2', {}, t('cons.eligibility')),
     h('div', { class: 'row2' },
@@ -216,7 +212,7 @@ function questionEditor(q, i, n, { change }) {
   const opts = CHOICE.includes(q.kind) ? h('fieldset', {}, h('legend', {}, t('cons.q.options')),
     (q.options || []).map((o, j) => h('div', { class: 'option panel' },
       h('label', { for: `${p}-o-${j}-id` }, t('cons.q.optionId', { n: j + 1 })), h('input', { type: 'text', id: `${p}-o-${j}-id`, class: 'o-id', value: o.id, autocomplete: 'off' }),
-      h('div', { class: 'langs' }, langField('o-label', `${p}-o-${j}-label`, o.label)),
+      h('fieldset', {}, h('legend', {}, t('cons.q.optionLabel', { n: j + 1 })), h('div', { class: 'langs' }, langField('o-label', `${p}-o-${j}-label`, o.label))),
       h('div', { class: 'actions' }, h('button', {
         type: 'button', class: 'secondary', id: `${p}-o-${j}-remove`,
         onclick: () => change((qs) => { qs[i].options.splice(j, 1); return `#${p}-o-add`; }),
