@@ -658,7 +658,7 @@ export default {
   'cons.q.remove': 'Remove question {n}',
   'cons.extendTitle': 'Extend the closing time',
   'cons.extendLabel': 'New closing time ({zone})',
-  'cons.extendHint': 'Only later than now; every extension is logged with who made it.',
+  'cons.extendHint': 'Only later than the current closing time; every extension is logged with who made it.',
   'cons.extend': 'Extend',
   'cons.extended': 'The closing time is now {when}.',
   'cons.publishTitle': 'Publish the results',

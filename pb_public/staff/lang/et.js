@@ -658,7 +658,7 @@ export default {
   'cons.q.remove': 'Eemalda küsimus {n}',
   'cons.extendTitle': 'Pikenda sulgemisaega',
   'cons.extendLabel': 'Uus sulgemisaeg ({zone})',
-  'cons.extendHint': 'Ainult praegusest hilisem; iga pikendus logitakse koos tegijaga.',
+  'cons.extendHint': 'Ainult praegusest sulgemisajast hilisem; iga pikendus logitakse koos tegijaga.',
   'cons.extend': 'Pikenda',
   'cons.extended': 'Sulgemisaeg on nüüd {when}.',
   'cons.publishTitle': 'Avalda tulemused',

@@ -658,7 +658,7 @@ export default {
   'cons.q.remove': '{n}. kérdés törlése',
   'cons.extendTitle': 'A zárás kitolása',
   'cons.extendLabel': 'Új zárási időpont ({zone})',
-  'cons.extendHint': 'Csak a mostaninál későbbi; minden kitolás naplózva van a végrehajtóval együtt.',
+  'cons.extendHint': 'Csak a jelenlegi zárási időpontnál későbbi; minden kitolás naplózva van a végrehajtóval együtt.',
   'cons.extend': 'Kitolás',
   'cons.extended': 'A zárás új időpontja: {when}.',
   'cons.publishTitle': 'Eredmény közzététele',

@@ -658,7 +658,7 @@ export default {
   'cons.q.remove': 'Rimuovi la domanda {n}',
   'cons.extendTitle': 'Proroga la chiusura',
   'cons.extendLabel': 'Nuovo orario di chiusura ({zone})',
-  'cons.extendHint': 'Solo più tardi dell’attuale; ogni proroga è registrata con il suo autore.',
+  'cons.extendHint': 'Solo più tardi della chiusura attuale; ogni proroga è registrata con il suo autore.',
   'cons.extend': 'Proroga',
   'cons.extended': 'Ora la chiusura è alle {when}.',
   'cons.publishTitle': 'Pubblica i risultati',

@@ -658,7 +658,7 @@ export default {
   'cons.q.remove': 'Ta bort fråga {n}',
   'cons.extendTitle': 'Förläng stängningstiden',
   'cons.extendLabel': 'Ny stängningstid ({zone})',
-  'cons.extendHint': 'Bara senare än nu; varje förlängning loggas med vem som gjorde den.',
+  'cons.extendHint': 'Bara senare än den nuvarande stängningstiden; varje förlängning loggas med vem som gjorde den.',
   'cons.extend': 'Förläng',
   'cons.extended': 'Stängningstiden är nu {when}.',
   'cons.publishTitle': 'Publicera resultatet',
