@@ -710,4 +710,5 @@ export default {
   'push.failed': 'That did not work: {message}',
   'cons.q.optionLabel': 'Option {n}: label',
   'notif.pushLink': 'Get these notifications on this computer too, even with the console closed: Settings.',
+  'push.noService': 'the browser’s push service did not answer (is this computer offline, or push blocked by the network?)',
 };

@@ -710,4 +710,5 @@ export default {
   'push.failed': 'See ei õnnestunud: {message}',
   'cons.q.optionLabel': 'Valik {n}: silt',
   'notif.pushLink': 'Saa need teavitused ka sellesse arvutisse, isegi suletud konsooliga: Seaded.',
+  'push.noService': 'brauseri tõuketeenus ei vastanud (kas arvuti on võrguta või blokeerib võrk tõuketeavitusi?)',
 };

@@ -710,4 +710,5 @@ export default {
   'push.failed': 'Nem sikerült: {message}',
   'cons.q.optionLabel': '{n}. lehetőség: felirat',
   'notif.pushLink': 'Kapja meg ezeket az értesítéseket ezen a gépen is, zárt konzollal is: Beállítások.',
+  'push.noService': 'a böngésző push-szolgáltatása nem válaszolt (offline a gép, vagy a hálózat tiltja a push-t?)',
 };

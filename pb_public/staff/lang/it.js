@@ -710,4 +710,5 @@ export default {
   'push.failed': 'Non è riuscito: {message}',
   'cons.q.optionLabel': 'Opzione {n}: etichetta',
   'notif.pushLink': 'Ricevi queste notifiche anche su questo computer, pure a console chiusa: Impostazioni.',
+  'push.noService': 'il servizio push del browser non ha risposto (il computer è offline o la rete blocca il push?)',
 };

@@ -710,4 +710,5 @@ export default {
   'push.failed': 'Det gick inte: {message}',
   'cons.q.optionLabel': 'Alternativ {n}: text',
   'notif.pushLink': 'Få aviseringarna även på den här datorn, också när konsolen är stängd: Inställningar.',
+  'push.noService': 'webbläsarens pushtjänst svarade inte (är datorn offline, eller blockerar nätverket push?)',
 };

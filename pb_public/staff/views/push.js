@@ -50,7 +50,14 @@ export async function enable() {
   const { publicKey } = await send('/api/mobile/push/key');
   const reg = await registration(true);
   let sub = await reg.pushManager.getSubscription();
-  if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) });
+  if (!sub) {
+    // a browser whose push service cannot be reached never answers: say so instead of waiting forever
+    let timer;
+    const late = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(t('push.noService'))), 30000); });
+    try {
+      sub = await Promise.race([reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) }), late]);
+    } finally { clearTimeout(timer); }
+  }
   await register(sub);
   return 'granted';
 }
