@@ -3,9 +3,10 @@
 // it due, imports a camt.053 statement that pays it in the Statements view
 // (progress, then the result), sees the fee paid with its ledger line and its
 // payment receipt on the file (the receipt verifies in /verify/), resolves a
-// statement exception by matching it to another request's fee (after the server
-// refused a refund without a note, naming the field on screen), and waives a
-// third fee (after the server refused an empty reason).
+// statement exception by keyboard alone, matching it to another request's fee
+// (after the server refused a refund without a note, naming the field on
+// screen), and waives a third fee by keyboard alone (after the server refused an
+// empty reason).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, api } from './lib/server.js';
@@ -60,6 +61,17 @@ async function importInView(page, name, xml) {
   return counts;
 }
 
+const focused = (page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+
+/** tabTo presses Tab until the element with id has the focus (it must be reachable by keyboard). */
+async function tabTo(page, id) {
+  for (let i = 0; i < 80; i++) {
+    if (await focused(page) === id) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`#${id} is not reachable with Tab`);
+}
+
 async function openFile(page, id) {
   await page.evaluate((x) => { location.hash = `#/queue/open/${x}`; }, id);
   await page.waitForSelector('#fee-state');
@@ -106,38 +118,59 @@ test('a supervisor imports a statement that pays a fee, sees it paid and receipt
   // an exception: money for the second permit without its reference
   const exc = await importInView(page, 'stmt-2.xml', statement('E2E-STMT-2', { text: 'parking permit EF456GH', amount: '40.00' }));
   assert.deepEqual(exc, { lines: 1, matched: 0, exceptions: 1 });
-  await page.click('#stmt-to-exceptions');
+  // resolved by keyboard alone, from the import's result
+  await tabTo(page, 'stmt-to-exceptions');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#exc-rows tr[data-exception="unknown_reference"] button.exc-resolve');
-  await page.click('#exc-rows tr[data-exception="unknown_reference"] button.exc-resolve');
+  const entry = await page.getAttribute('#exc-rows tr[data-exception="unknown_reference"]', 'data-id');
+  await tabTo(page, `exc-resolve-${entry}`);
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#exc-form');
+  assert.equal(await focused(page), 'exc-panel-title');
   // a refund without a note: the server's 400 names `note`, shown at the field
-  await page.check('#exc-action-refund');
-  await page.click('#exc-submit');
+  await tabTo(page, 'exc-action-match');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.isChecked('#exc-action-refund'), true);
+  await tabTo(page, 'exc-submit');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#exc-note-err');
   assert.equal(await page.getAttribute('#exc-note', 'aria-invalid'), 'true');
   assert.match(await page.textContent('#exc-error'), /Note/);
   // match it to the second permit's fee, found by its request number
-  await page.check('#exc-action-match');
-  await page.fill('#exc-find', other.number);
-  await page.click('#exc-find-go');
+  await tabTo(page, 'exc-action-refund');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await page.isChecked('#exc-action-match'), true);
+  await tabTo(page, 'exc-find');
+  await page.keyboard.type(other.number);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('input[name="exc-fee"]');
-  await page.click('#exc-submit');
+  await tabTo(page, 'exc-submit');
+  await page.keyboard.press('Enter');
   await page.waitForFunction(() => /done/.test(document.getElementById('exc-status')?.textContent || ''));
   assert.equal((await feeOf(other.id)).state, 'paid');
   await page.selectOption('#exc-show', 'resolved');
   await page.waitForSelector('#exc-rows tr[data-exception="unknown_reference"]');
   assert.match(await page.textContent('#exc-rows'), /matched to a fee/);
 
-  // waive the third fee: an empty reason is refused (naming `reason`), then a reason works
+  // waive the third fee by keyboard alone: an empty reason is refused (naming `reason`), then a reason works
   await openFile(page, third.id);
-  await page.click('#waive summary');
-  await page.click('#waive-submit');
+  await tabTo(page, 'waive-toggle');
+  await page.keyboard.press('Enter');
+  await tabTo(page, 'waive-submit');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#waive-reason-err');
   assert.match(await page.textContent('#waive-error'), /Reason for the waiver/);
-  await page.fill('#waive-reason', 'Resident with a disability badge');
-  await page.click('#waive-submit');
+  assert.equal(await focused(page), 'waive-error', 'the refusal takes the focus');
+  await page.keyboard.press('Tab'); // the summary's link to the field
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), 'waive-reason');
+  await page.keyboard.type('Resident with a disability badge');
+  await tabTo(page, 'waive-submit');
+  await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelector('#fee-state')?.dataset.state === 'waived');
   assert.equal((await feeOf(third.id)).state, 'waived');
+  assert.equal(await focused(page), 'file-msg', 'the result is where the focus is');
 
   assert.deepEqual(b.errors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no page errors');
   b.csp.assertNone('payments views');

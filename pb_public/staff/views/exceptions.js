@@ -59,7 +59,7 @@ export async function render(main, params) {
           h('td', {}, req ? h('a', { href: `#/queue/open/${req.id}` }, req.number) : fee ? fee.reference : '—'),
           h('td', {}, resolved
             ? [t(`resolution.${e.resolution}`), e.resolution_note ? ` — ${e.resolution_note}` : '', e.resolved_at ? ` · ${fmtDate(e.resolved_at)}` : '']
-            : h('button', { type: 'button', class: 'secondary exc-resolve', 'data-id': e.id, onclick: () => openPanel(e) }, t('exc.resolve', { amount: money(e.amount, e.currency) }))));
+            : h('button', { type: 'button', class: 'secondary exc-resolve', id: `exc-resolve-${e.id}`, 'data-id': e.id, onclick: () => openPanel(e) }, t('exc.resolve', { amount: money(e.amount, e.currency) }))));
       });
       if (append) rows.append(...trs); else rows.replaceChildren(...trs);
       more.hidden = r.items.length < PAGE;

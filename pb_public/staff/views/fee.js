@@ -100,7 +100,7 @@ function waiveForm(fee, reload) {
   const reason = h('textarea', { id: 'waive-reason', maxlength: 500, rows: 2, required: true, 'aria-describedby': 'waive-hint' });
   const err = errorBox('waive-error');
   const fields = { reason };
-  return h('details', { class: 'fee-action', id: 'waive' }, h('summary', {}, t('fee.waive')),
+  return h('details', { class: 'fee-action', id: 'waive' }, h('summary', { id: 'waive-toggle' }, t('fee.waive')),
     h('form', {
       id: 'waive-form', novalidate: true,
       onsubmit: async (e) => {
@@ -128,7 +128,7 @@ function refundForm(fee, received, reload) {
   const err = errorBox('refund-error');
   const fields = { amount, note, evidence, key: evidence };
   let key = newKey();
-  return h('details', { class: 'fee-action', id: 'refund' }, h('summary', {}, t('fee.refund')),
+  return h('details', { class: 'fee-action', id: 'refund' }, h('summary', { id: 'refund-toggle' }, t('fee.refund')),
     h('form', {
       id: 'refund-form', novalidate: true,
       onsubmit: async (e) => {

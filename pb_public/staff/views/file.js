@@ -207,7 +207,7 @@ export async function openFile(box, id, ctx) {
     const panel = h('div', { id: 'fee', 'aria-busy': 'true' });
     import('./fee.js').then((m) => m.renderFee(panel, {
       request: r, receipts: st.data.receipts || [], service: cat,
-      reload: async (text) => { await reload(); if (text) say(text); },
+      reload: async (text) => { await reload(); if (text) { say(text); msg.focus(); } },
     })).catch((err) => { panel.replaceChildren(h('p', { class: 'note bad' }, errorText(err))); })
       .finally(() => panel.removeAttribute('aria-busy'));
     return h('section', { class: 'panel', id: 'fee-panel', 'aria-labelledby': 'fee-title' }, h('h3', { id: 'fee-title' }, t('file.fee')), panel);
