@@ -711,4 +711,5 @@ export default {
   'cons.q.optionLabel': 'Option {n}: label',
   'notif.pushLink': 'Get these notifications on this computer too, even with the console closed: Settings.',
   'push.noService': 'the browser’s push service did not answer (is this computer offline, or push blocked by the network?)',
+  'event.refund': 'refund',
 };

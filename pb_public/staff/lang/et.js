@@ -711,4 +711,5 @@ export default {
   'cons.q.optionLabel': 'Valik {n}: silt',
   'notif.pushLink': 'Saa need teavitused ka sellesse arvutisse, isegi suletud konsooliga: Seaded.',
   'push.noService': 'brauseri tõuketeenus ei vastanud (kas arvuti on võrguta või blokeerib võrk tõuketeavitusi?)',
+  'event.refund': 'tagasimakse',
 };

@@ -711,4 +711,5 @@ export default {
   'cons.q.optionLabel': '{n}. lehetőség: felirat',
   'notif.pushLink': 'Kapja meg ezeket az értesítéseket ezen a gépen is, zárt konzollal is: Beállítások.',
   'push.noService': 'a böngésző push-szolgáltatása nem válaszolt (offline a gép, vagy a hálózat tiltja a push-t?)',
+  'event.refund': 'visszatérítés',
 };

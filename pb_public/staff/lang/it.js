@@ -711,4 +711,5 @@ export default {
   'cons.q.optionLabel': 'Opzione {n}: etichetta',
   'notif.pushLink': 'Ricevi queste notifiche anche su questo computer, pure a console chiusa: Impostazioni.',
   'push.noService': 'il servizio push del browser non ha risposto (il computer è offline o la rete blocca il push?)',
+  'event.refund': 'rimborso',
 };

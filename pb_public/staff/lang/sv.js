@@ -711,4 +711,5 @@ export default {
   'cons.q.optionLabel': 'Alternativ {n}: text',
   'notif.pushLink': 'Få aviseringarna även på den här datorn, också när konsolen är stängd: Inställningar.',
   'push.noService': 'webbläsarens pushtjänst svarade inte (är datorn offline, eller blockerar nätverket push?)',
+  'event.refund': 'återbetalning',
 };

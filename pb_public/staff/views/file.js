@@ -3,7 +3,7 @@
 // If-Match: the hook answers 412 when someone changed the request since the clerk
 // opened it) or the staff routes — the workflow stays on the data layer.
 import { pb, me, send, errorText, fileToken, photoURL, nameOf } from '../api.js';
-import { t, lang, loc, fmtDate, fmtSpan, toTime } from '../i18n.js';
+import { t, has, lang, loc, fmtDate, fmtSpan, toTime } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
@@ -249,7 +249,8 @@ export async function openFile(box, id, ctx) {
     if (!events.length) return h('p', { class: 'muted' }, t('file.noEvents'));
     return h('ol', { class: 'timeline', id: 'timeline' }, events.map((ev) => {
       const pub = !!ev.public;
-      let what = t(`event.${ev.type}`);
+      // an event type newer than this console (another room's) shows as its code, not as a missing string
+      let what = has(`event.${ev.type}`) ? t(`event.${ev.type}`) : ev.type;
       if (ev.type === 'status' && ev.to_status) what = t('event.statusChange', { from: ev.from_status ? t(`status.${ev.from_status}`) : '—', to: t(`status.${ev.to_status}`) });
       const author = ev.author_name || (ev.author_type ? t(`author.${ev.author_type}`) : '');
       return h('li', { class: pub ? 'public' : 'internal', 'data-type': ev.type },

@@ -100,7 +100,7 @@ export async function render(main) {
           h('th', { scope: 'row' }, has(`outcome.${it.outcome}`) ? t(`outcome.${it.outcome}`) : it.outcome),
           h('td', {}, money(it.amount, it.currency)),
           h('td', { class: 'mono' }, it.reference || '—'),
-          h('td', {}, it.exception ? t(`exc.${it.exception}`) : '')))))) : null].filter(Boolean));
+          h('td', {}, it.exception ? (has(`exc.${it.exception}`) ? t(`exc.${it.exception}`) : it.exception) : '', it.detail ? h('span', { class: 'hint' }, ` ${it.detail}`) : '')))))) : null].filter(Boolean));
     result.hidden = false;
     result.focus();
     announce(res.duplicate ? t('stmt.duplicate') : t('stmt.done', { matched: n('matched'), exceptions: n('exceptions') }));
