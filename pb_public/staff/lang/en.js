@@ -712,4 +712,12 @@ export default {
   'notif.pushLink': 'Get these notifications on this computer too, even with the console closed: Settings.',
   'push.noService': 'the browser’s push service did not answer (is this computer offline, or push blocked by the network?)',
   'event.refund': 'refund',
+  'rail.pagopa': 'pagoPA',
+  'rail.govukpay': 'GOV.UK Pay (card)',
+  'rail.stripe': 'card (Stripe)',
+  'method.sct': 'SEPA transfer',
+  'method.hct': 'HUF transfer',
+  'method.bankgiro': 'Bankgiro',
+  'method.uk_fps': 'Faster Payments',
+  'method.counter': 'at the counter',
 };

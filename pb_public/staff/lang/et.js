@@ -712,4 +712,12 @@ export default {
   'notif.pushLink': 'Saa need teavitused ka sellesse arvutisse, isegi suletud konsooliga: Seaded.',
   'push.noService': 'brauseri tõuketeenus ei vastanud (kas arvuti on võrguta või blokeerib võrk tõuketeavitusi?)',
   'event.refund': 'tagasimakse',
+  'rail.pagopa': 'pagoPA',
+  'rail.govukpay': 'GOV.UK Pay (kaart)',
+  'rail.stripe': 'kaart (Stripe)',
+  'method.sct': 'SEPA ülekanne',
+  'method.hct': 'HUF ülekanne',
+  'method.bankgiro': 'Bankgiro',
+  'method.uk_fps': 'Faster Payments (Ühendkuningriik)',
+  'method.counter': 'teeninduslauas',
 };

@@ -712,4 +712,12 @@ export default {
   'notif.pushLink': 'Kapja meg ezeket az értesítéseket ezen a gépen is, zárt konzollal is: Beállítások.',
   'push.noService': 'a böngésző push-szolgáltatása nem válaszolt (offline a gép, vagy a hálózat tiltja a push-t?)',
   'event.refund': 'visszatérítés',
+  'rail.pagopa': 'pagoPA',
+  'rail.govukpay': 'GOV.UK Pay (kártya)',
+  'rail.stripe': 'kártya (Stripe)',
+  'method.sct': 'SEPA átutalás',
+  'method.hct': 'forintátutalás',
+  'method.bankgiro': 'Bankgiro',
+  'method.uk_fps': 'Faster Payments (Egyesült Királyság)',
+  'method.counter': 'ügyfélszolgálaton',
 };

@@ -712,4 +712,12 @@ export default {
   'notif.pushLink': 'Ricevi queste notifiche anche su questo computer, pure a console chiusa: Impostazioni.',
   'push.noService': 'il servizio push del browser non ha risposto (il computer è offline o la rete blocca il push?)',
   'event.refund': 'rimborso',
+  'rail.pagopa': 'pagoPA',
+  'rail.govukpay': 'GOV.UK Pay (carta)',
+  'rail.stripe': 'carta (Stripe)',
+  'method.sct': 'bonifico SEPA',
+  'method.hct': 'bonifico in HUF',
+  'method.bankgiro': 'Bankgiro',
+  'method.uk_fps': 'Faster Payments (Regno Unito)',
+  'method.counter': 'allo sportello',
 };

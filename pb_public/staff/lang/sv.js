@@ -712,4 +712,12 @@ export default {
   'notif.pushLink': 'Få aviseringarna även på den här datorn, också när konsolen är stängd: Inställningar.',
   'push.noService': 'webbläsarens pushtjänst svarade inte (är datorn offline, eller blockerar nätverket push?)',
   'event.refund': 'återbetalning',
+  'rail.pagopa': 'pagoPA',
+  'rail.govukpay': 'GOV.UK Pay (kort)',
+  'rail.stripe': 'kort (Stripe)',
+  'method.sct': 'SEPA-överföring',
+  'method.hct': 'HUF-överföring',
+  'method.bankgiro': 'Bankgiro',
+  'method.uk_fps': 'Faster Payments (Storbritannien)',
+  'method.counter': 'vid disken',
 };

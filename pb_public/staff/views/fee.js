@@ -67,9 +67,9 @@ export async function renderFee(box, { request, receipts = [], service = null, r
       h('thead', {}, h('tr', {}, ['fee.col.booked', 'fee.col.kind', 'fee.col.amount', 'fee.col.source', 'fee.col.evidence', 'fee.col.note'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, ledger.map((l) => h('tr', { 'data-kind': l.kind },
         h('td', {}, fmtDate(l.booked_at || l.created)),
-        h('th', { scope: 'row' }, t(`ledger.${l.kind}`)),
+        h('th', { scope: 'row' }, has(`ledger.${l.kind}`) ? t(`ledger.${l.kind}`) : l.kind),
         h('td', {}, money(l.kind === 'refund' ? -l.amount : l.amount, l.currency)),
-        h('td', {}, [l.source ? t(`ledger.source.${l.source}`) : '', l.method].filter(Boolean).join(' · ')),
+        h('td', {}, [l.source && has(`ledger.source.${l.source}`) ? t(`ledger.source.${l.source}`) : l.source, l.method && has(`method.${l.method}`) ? t(`method.${l.method}`) : l.method].filter(Boolean).join(' · ')),
         h('td', { class: 'mono' }, l.evidence || ''),
         h('td', {}, l.note || ''))))))
     : h('p', { class: 'muted', id: 'fee-ledger-empty' }, t('fee.noLedger')));
