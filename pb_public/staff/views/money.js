@@ -34,7 +34,8 @@ export function showErrors(summary, err, fields = {}) {
     const label = input ? labelOf(input) : k;
     if (input) {
       const id = `${input.id}-err`;
-      input.setAttribute('aria-invalid', 'true');
+      // aria-invalid belongs on form controls; a named group (the questions, the actions) gets the message only
+      if (['INPUT', 'SELECT', 'TEXTAREA'].includes(input.tagName)) input.setAttribute('aria-invalid', 'true');
       input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
       input.insertAdjacentElement('afterend', h('p', { class: 'err', id, 'data-field-error': k }, t('pay.fieldRefused', { field: label, message: v.message })));
     }
