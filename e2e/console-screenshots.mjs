@@ -69,6 +69,27 @@ try {
   await page.click('#cons-rows tr a');
   await page.waitForSelector('#cons-extend-form');
   await page.screenshot({ path: `${out}staff-consultation.png` });
+
+  // published results: a consultation that closes at the next minute but one, one ballot, publication
+  const utc = (ms) => new Date(Date.now() + ms).toISOString().slice(0, 16);
+  const label = (en, it) => ({ en, it });
+  const cons = (await api(srv.url, 'POST', '/api/collections/consultations/records', {
+    token: sup,
+    body: {
+      code: 'BENCH-1', status: 'scheduled', time_zone: 'UTC', title: label('New benches in the park', 'Nuove panchine nel parco'),
+      opens_local: utc(-60000), closes_local: utc((120 - new Date().getUTCSeconds()) * 1000),
+      questions: [
+        { id: 'colour', kind: 'single', title: label('Which colour?', 'Quale colore?'), options: [{ id: 'green', label: label('Green', 'Verde') }, { id: 'blue', label: label('Blue', 'Blu') }, { id: 'wood', label: label('Natural wood', 'Legno naturale') }] },
+        { id: 'ideas', kind: 'text', title: label('Anything else?', 'Altro?') },
+      ],
+    },
+  })).body;
+  await api(srv.url, 'POST', '/api/mobile/sync/push', { token: cit, body: { clientID: 'screenshots', mutations: [{ id: 1, name: 'ballot.cast', args: { consultationId: cons.id, baseVersion: 0, answers: { colour: { options: ['wood'] }, ideas: { text: 'One near the fountain, please.' } } } }] } });
+  for (let i = 0; i < 40 && (await api(srv.url, 'POST', `/api/consultations/${cons.id}/publish`, { token: sup })).status !== 200; i++) await new Promise((r) => setTimeout(r, 5000));
+  await page.evaluate((id) => { location.hash = `#/consultations/${id}`; }, cons.id);
+  await page.waitForSelector('#cons-results table');
+  await page.evaluate(() => document.getElementById('cons-results').scrollIntoView());
+  await page.screenshot({ path: `${out}staff-consultation-results.png` });
 } finally {
   await b.close();
   await srv.stop();
