@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, api } from './lib/server.js';
-import { launch, signIn, SUPERVISOR, CITIZEN, token } from './lib/console.js';
+import { launch, signIn, axe, SUPERVISOR, CITIZEN, token } from './lib/console.js';
 
 let srv;
 let b;
@@ -40,6 +40,7 @@ test('a supervisor drafts, schedules, opens, publishes and moderates a consultat
   // no title: the server's 400 names it, shown at the first title field
   await page.waitForSelector('#cons-title-it-err');
   assert.equal(await page.getAttribute('#cons-title-it', 'aria-invalid'), 'true');
+  assert.deepEqual(await axe(page), [], 'axe on the editor showing the refusal');
   await page.fill('#cons-title-en', 'Benches in the park');
   // a free-text question
   await page.click('#q-add');

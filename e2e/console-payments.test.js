@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, api } from './lib/server.js';
-import { launch, signIn, SUPERVISOR, CITIZEN, token, serviceId } from './lib/console.js';
+import { launch, signIn, axe, SUPERVISOR, CITIZEN, token, serviceId } from './lib/console.js';
 
 let srv;
 let b;
@@ -136,6 +136,7 @@ test('a supervisor imports a statement that pays a fee, sees it paid and receipt
   await page.waitForSelector('#exc-note-err');
   assert.equal(await page.getAttribute('#exc-note', 'aria-invalid'), 'true');
   assert.match(await page.textContent('#exc-error'), /Note/);
+  assert.deepEqual(await axe(page), [], 'axe on the resolve panel showing the refusal');
   // match it to the second permit's fee, found by its request number
   await tabTo(page, 'exc-action-refund');
   await page.keyboard.press('ArrowUp');
@@ -162,6 +163,7 @@ test('a supervisor imports a statement that pays a fee, sees it paid and receipt
   await page.waitForSelector('#waive-reason-err');
   assert.match(await page.textContent('#waive-error'), /Reason for the waiver/);
   assert.equal(await focused(page), 'waive-error', 'the refusal takes the focus');
+  assert.deepEqual(await axe(page), [], 'axe on the fee panel showing the refusal');
   await page.keyboard.press('Tab'); // the summary's link to the field
   await page.keyboard.press('Enter');
   assert.equal(await focused(page), 'waive-reason');
