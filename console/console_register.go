@@ -81,8 +81,14 @@ func handleSignoutEverywhere(e *core.RequestEvent) error {
 	if err != nil {
 		return e.NotFoundError("", err)
 	}
-	rec.RefreshTokenKey()
-	if err := e.App.Save(rec); err != nil {
+	err = e.App.RunInTransaction(func(tx core.App) error {
+		rec.RefreshTokenKey()
+		if err := tx.Save(rec); err != nil {
+			return err
+		}
+		return forgetStaffPush(tx, rec.Id)
+	})
+	if err != nil {
 		return e.InternalServerError("Could not sign out everywhere.", err)
 	}
 	return e.NoContent(http.StatusNoContent)

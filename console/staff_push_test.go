@@ -55,3 +55,39 @@ func TestStaffWebPush(t *testing.T) {
 		t.Fatal("the staff device is still subscribed")
 	}
 }
+
+// TestSignOutEverywhereForgetsStaffPush: sign out everywhere removes the
+// account's web push devices with its tokens; other staff keep theirs.
+func TestSignOutEverywhereForgetsStaffPush(t *testing.T) {
+	t.Parallel()
+	w := testkit.NewApp(t)
+	subscribe := func(tok, endpoint string) {
+		t.Helper()
+		k, _ := ecdh.P256().GenerateKey(rand.Reader)
+		a := make([]byte, 16)
+		_, _ = rand.Read(a)
+		body := fmt.Sprintf(`{"endpoint":%q,"keys":{"p256dh":%q,"auth":%q},"lang":"en"}`, endpoint,
+			base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes()), base64.RawURLEncoding.EncodeToString(a))
+		if res := w.Do(t, http.MethodPost, "/api/staff/push/subscriptions", tok, body); res.Status != 201 {
+			t.Fatalf("subscribe %s: %d %s", endpoint, res.Status, res.Body)
+		}
+	}
+	clerk := testkit.Token(t, w.ClerkRoads)
+	sup := testkit.Token(t, w.Supervisor)
+	subscribe(clerk, "https://fcm.googleapis.com/fcm/send/laptop")
+	subscribe(clerk, "https://fcm.googleapis.com/fcm/send/counter-pc")
+	subscribe(sup, "https://fcm.googleapis.com/fcm/send/supervisor")
+
+	if res := w.Do(t, http.MethodPost, "/api/staff/signout-everywhere", clerk, ""); res.Status != http.StatusNoContent {
+		t.Fatalf("signout-everywhere: %d %s", res.Status, res.Body)
+	}
+	if n, _ := w.App.CountRecords("push_subscriptions", dbx.HashExp{"staff": w.ClerkRoads.Id}); n != 0 {
+		t.Fatalf("%d push devices of the clerk survive sign out everywhere", n)
+	}
+	if n, _ := w.App.CountRecords("push_subscriptions", dbx.HashExp{"staff": w.Supervisor.Id}); n != 1 {
+		t.Fatalf("the supervisor's device: %d rows, want 1", n)
+	}
+	if res := w.Do(t, http.MethodGet, "/api/staff/counts", clerk, ""); res.Status != http.StatusUnauthorized {
+		t.Fatalf("old token after signout-everywhere: %d", res.Status)
+	}
+}

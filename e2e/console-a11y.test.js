@@ -6,8 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, otpCode } from './lib/server.js';
-import { launch, axe, LANGS, SUPERVISOR, codesSeen, filePothole } from './lib/console.js';
-import { demoPassword } from './lib/server.js';
+import { launch, axe, LANGS, SUPERVISOR, codesSeen, filePothole, token, serviceId, CITIZEN } from './lib/console.js';
+import { demoPassword, api } from './lib/server.js';
 
 const strings = {};
 for (const l of LANGS) strings[l] = (await import(`../pb_public/staff/lang/${l}.js`)).default;
@@ -90,10 +90,40 @@ async function checkView(page, name, ready) {
   return problems;
 }
 
+/** paymentsAndConsultations prepares what the payment and consultation views show: a permit with a fee, a statement exception, a published consultation. */
+async function paymentsAndConsultations() {
+  const cit = await token(srv, 'citizens', CITIZEN);
+  const me = JSON.parse(Buffer.from(cit.split('.')[1], 'base64url').toString()).id;
+  const permit = await api(srv.url, 'POST', '/api/collections/requests/records', {
+    token: cit, body: { citizen: me, service: await serviceId(srv, 'parking_permit'), answers: { plate: 'AB123CD', zone: 'A', start_date: '2026-12-15T09:00:00Z' }, description: 'a11y permit' },
+  });
+  assert.equal(permit.status, 200, JSON.stringify(permit.body));
+  const sup = await token(srv, 'staff', SUPERVISOR);
+  const xml = `<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>A11Y-1</MsgId><CreDtTm>2026-12-01T18:00:00</CreDtTm></GrpHdr><Stmt><Id>A11Y-1</Id><Acct><Id><IBAN>IT60X0542811101000000123456</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Ntry><Amt Ccy="EUR">12.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt><AcctSvcrRef>A11Y-1-1</AcctSvcrRef>
+<NtryDtls><TxDtls><RmtInf><Ustrd>no reference</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>`;
+  const imp = await fetch(`${srv.url}/api/payments/statements`, { method: 'POST', headers: { authorization: sup, 'content-type': 'application/xml' }, body: xml });
+  assert.equal(imp.status, 200, await imp.text());
+  // a consultation that closed an hour ago, published (no ballots): the results view
+  const local = (ms) => new Date(Date.now() + ms).toISOString().slice(0, 16);
+  const q = [{ id: 'pick', kind: 'single', title: { it: 'Scelta', en: 'Choice', sv: 'Val', et: 'Valik', hu: 'Választás' }, other: true, options: [{ id: 'a', label: { it: 'Uno', en: 'One', sv: 'Ett', et: 'Üks', hu: 'Egy' } }, { id: 'b', label: { it: 'Due', en: 'Two', sv: 'Två', et: 'Kaks', hu: 'Kettő' } }] },
+    { id: 'rank', kind: 'ranking', title: { it: 'Ordine', en: 'Order', sv: 'Ordning', et: 'Järjekord', hu: 'Sorrend' }, options: [{ id: 'x', label: { it: 'Ics', en: 'Ex', sv: 'Ix', et: 'Iks', hu: 'Iksz' } }, { id: 'y', label: { it: 'Ipsilon', en: 'Why', sv: 'Ypsilon', et: 'Igrek', hu: 'Ipszilon' } }] }];
+  const c = await api(srv.url, 'POST', '/api/collections/consultations/records', {
+    token: sup, body: { code: 'A11Y-1', status: 'scheduled', time_zone: 'UTC', title: { it: 'Prova', en: 'Trial', sv: 'Försök', et: 'Katse', hu: 'Próba' }, opens_local: local(-7200000), closes_local: local(-3600000), questions: q },
+  });
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  const pub = await api(srv.url, 'POST', `/api/consultations/${c.body.id}/publish`, { token: sup });
+  assert.equal(pub.status, 200, JSON.stringify(pub.body));
+  const demo = await api(srv.url, 'GET', `/api/collections/consultations/records?filter=${encodeURIComponent("code='BP-2027'")}`, { token: sup });
+  return { permit: permit.body.id, published: c.body.id, open: demo.body.items[0].id };
+}
+
 test('every view in five languages: translated, <html lang> follows, 0 axe violations', async () => {
   const { page } = b;
   const problems = [];
   await filePothole(srv, { description: 'a11y' });
+  const made = await paymentsAndConsultations();
   await page.goto(`${srv.url}/staff/`);
   await page.waitForSelector('#signin-form');
   problems.push(...await checkView(page, 'sign-in', '#signin-form'));
@@ -138,7 +168,24 @@ test('every view in five languages: translated, <html lang> follows, 0 axe viola
   await go('#/stats', 'figures', '#fig-workload table, #fig-workload p');
   await go('#/templates', 'templates', '#tpl-form');
   await go('#/notifications', 'notifications', '#notif-status');
-  await go('#/settings', 'settings', '#settings-form');
+  await go('#/settings', 'settings', '#push-state');
+  // payments (issue 14): the fee panel with its supervisor actions open, statements, exceptions with the resolve panel
+  await go(`#/queue/open/${made.permit}`, 'request file with a fee', '#fee-facts');
+  await page.click('#waive summary');
+  if (await page.$('#refund summary')) await page.click('#refund summary'); // only once money was received
+  problems.push(...await checkView(page, 'fee panel, actions open', '#waive-form'));
+  await go('#/payments/statements', 'statements', '#stmt-rows tr');
+  await go('#/payments/exceptions', 'exceptions', '#exc-rows tr');
+  // the resolve panel opens from its own address, so it survives the language switches
+  await go(`#/payments/exceptions/${await page.getAttribute('#exc-rows tr', 'data-id')}`, 'exception resolve panel', '#exc-form');
+  await page.click('#exc-submit'); // match without a fee: the server names `fee`
+  await page.waitForSelector('#exc-error:not([hidden])');
+  for (const v of await axe(page)) problems.push(`exception with errors axe ${v}`);
+  // consultations (issue 16): list, editor, an open one, published results
+  await go('#/consultations', 'consultations', '#cons-rows tr');
+  await go('#/consultations/new', 'consultation editor', '#cons-form');
+  await go(`#/consultations/${made.open}`, 'open consultation', '#cons-extend-form');
+  await go(`#/consultations/${made.published}`, 'published results', '#cons-results table');
   await page.click('#lock-now');
   await page.waitForSelector('#unlock-form');
   problems.push(...await checkView(page, 'lock screen', '#unlock-form'));

@@ -64,7 +64,7 @@ export async function loadCatalogue() {
   if (!catalogue) {
     catalogue = (async () => {
       const [services, departments] = await Promise.all([
-        pb.collection('services').getFullList({ batch: 200, fields: 'id,code,name,i18n,department,fields,location,photos,active,fee,currency,sla_hours' }),
+        pb.collection('services').getFullList({ batch: 200, fields: 'id,code,name,i18n,department,fields,location,photos,active,fee,currency,fee_mode,sla_hours' }),
         pb.collection('departments').getFullList({ batch: 200, fields: 'id,code,name,i18n' }),
       ]);
       return { services, departments, serviceById: new Map(services.map((s) => [s.id, s])), deptById: new Map(departments.map((d) => [d.id, d])) };

@@ -18,6 +18,12 @@ const ROUTES = [
   { re: /^\/print\/([a-z0-9]{15})$/, view: 'print', params: (m) => ({ id: m[1] }) },
   { re: /^\/stats$/, view: 'stats', params: () => ({}), supervisor: true },
   { re: /^\/templates$/, view: 'templates', params: () => ({}), supervisor: true },
+  { re: /^\/payments\/statements$/, view: 'statements', params: () => ({}), supervisor: true },
+  { re: /^\/payments\/exceptions(?:\/([a-z0-9]{15}))?$/, view: 'exceptions', params: (m) => ({ id: m[1] || null }), supervisor: true },
+  { re: /^\/consultations$/, view: 'consultations', params: () => ({ id: null }), supervisor: true },
+  { re: /^\/consultations\/(new|[a-z0-9]{15})$/, view: 'consultation', params: (m) => ({ id: m[1] }), supervisor: true },
+  // the link of a staff web push ("/staff/#/requests/<id>") opens the request beside the full queue
+  { re: /^\/requests\/([a-z0-9]{15})$/, view: 'queue', params: (m) => ({ tab: 'open', id: m[1] }) },
   { re: /^\/notifications$/, view: 'notifications', params: () => ({}) },
   { re: /^\/settings$/, view: 'settings', params: () => ({}) },
 ];
@@ -27,6 +33,8 @@ const NAV = [
   { href: '#/desk', key: 'nav.desk', match: 'desk' },
   { href: '#/stats', key: 'nav.stats', match: 'stats', supervisor: true },
   { href: '#/templates', key: 'nav.templates', match: 'templates', supervisor: true },
+  { href: '#/payments/statements', key: 'nav.payments', match: ['statements', 'exceptions'], supervisor: true },
+  { href: '#/consultations', key: 'nav.consultations', match: ['consultations', 'consultation'], supervisor: true },
   { href: '#/notifications', key: 'nav.notifications', match: 'notifications', badge: true },
   { href: '#/settings', key: 'nav.settings', match: 'settings' },
 ];
@@ -62,7 +70,7 @@ function renderNav() {
   nav.hidden = false;
   nav.setAttribute('aria-label', t('nav.label'));
   nav.replaceChildren(h('ul', {}, NAV.filter((n) => !n.supervisor || isSupervisor()).map((n) => h('li', {},
-    h('a', { href: n.href, 'aria-current': state.name === n.match ? 'page' : null },
+    h('a', { href: n.href, 'aria-current': [].concat(n.match).includes(state.name) ? 'page' : null },
       t(n.key),
       n.badge && state.unread ? h('span', { class: 'badge' }, String(state.unread), h('span', { class: 'sr-only' }, ` ${t('nav.unread')}`)) : null)))));
   who.hidden = false;
@@ -75,6 +83,8 @@ function renderNav() {
 
 /** signOut forgets the token on this device and shows the sign-in form. */
 export async function signOut() {
+  // this computer's staff push subscription goes with the sign-in (a shared counter PC)
+  if ('serviceWorker' in navigator) await navigator.serviceWorker.getRegistration('/staff/').then((r) => (r && new URL(r.scope).pathname === '/staff/' ? import('./views/push.js').then((m) => m.forget()) : null)).catch(() => {});
   pb.realtime.unsubscribe().catch(() => {});
   pb.authStore.clear();
   localStorage.removeItem('civicdesk.staff.locked');

@@ -3,7 +3,7 @@
 // If-Match: the hook answers 412 when someone changed the request since the clerk
 // opened it) or the staff routes — the workflow stays on the data layer.
 import { pb, me, send, errorText, fileToken, photoURL, nameOf } from '../api.js';
-import { t, lang, loc, fmtDate, fmtSpan, toTime } from '../i18n.js';
+import { t, has, lang, loc, fmtDate, fmtSpan, toTime } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
@@ -185,6 +185,7 @@ export async function openFile(box, id, ctx) {
       h('h3', {}, t('file.location')), place,
       h('h3', {}, t('file.photos')), photos,
       h('h3', {}, t('file.citizen')), citizen,
+      feeSection(r, svc) || '',
       actionsPanel(r, svc),
       h('h3', {}, t('file.timeline')), timeline(d.events || []),
       h('h3', {}, t('file.receipts')), receipts,
@@ -196,6 +197,20 @@ export async function openFile(box, id, ctx) {
     }
     st.drafts = {};
     if (focusTitle) title.focus();
+  }
+
+  // the fee panel (views/fee.js, loaded only for requests that carry a fee)
+  function feeSection(r, svc) {
+    const cat = ctx.catalogue?.services.find((s) => s.code === svc.code) || {};
+    const hasPayment = (st.data.receipts || []).some((rc) => rc.kind === 'payment' || rc.kind === 'refund');
+    if (!(r.fee > 0) && !(cat.fee > 0) && cat.fee_mode !== 'assessed' && !hasPayment) return null;
+    const panel = h('div', { id: 'fee', 'aria-busy': 'true' });
+    import('./fee.js').then((m) => m.renderFee(panel, {
+      request: r, receipts: st.data.receipts || [], service: cat,
+      reload: async (text) => { await reload(); if (text) { say(text); msg.focus(); } },
+    })).catch((err) => { panel.replaceChildren(h('p', { class: 'note bad' }, errorText(err))); })
+      .finally(() => panel.removeAttribute('aria-busy'));
+    return h('section', { class: 'panel', id: 'fee-panel', 'aria-labelledby': 'fee-title' }, h('h3', { id: 'fee-title' }, t('file.fee')), panel);
   }
 
   function displayAnswer(a) {
@@ -234,7 +249,8 @@ export async function openFile(box, id, ctx) {
     if (!events.length) return h('p', { class: 'muted' }, t('file.noEvents'));
     return h('ol', { class: 'timeline', id: 'timeline' }, events.map((ev) => {
       const pub = !!ev.public;
-      let what = t(`event.${ev.type}`);
+      // an event type newer than this console (another room's) shows as its code, not as a missing string
+      let what = has(`event.${ev.type}`) ? t(`event.${ev.type}`) : ev.type;
       if (ev.type === 'status' && ev.to_status) what = t('event.statusChange', { from: ev.from_status ? t(`status.${ev.from_status}`) : '—', to: t(`status.${ev.to_status}`) });
       const author = ev.author_name || (ev.author_type ? t(`author.${ev.author_type}`) : '');
       return h('li', { class: pub ? 'public' : 'internal', 'data-type': ev.type },

@@ -36,7 +36,7 @@ export async function render(main, _params, ctx) {
     }
   }
 
-  main.replaceChildren(h('h1', { tabindex: '-1' }, t('notif.title')), h('div', { class: 'actions' }, markAll), status, list);
+  main.replaceChildren(h('h1', { tabindex: '-1' }, t('notif.title')), h('p', { class: 'hint' }, h('a', { href: '#/settings', id: 'notif-push-link' }, t('notif.pushLink'))), h('div', { class: 'actions' }, markAll), status, list);
   await load();
   return {};
 }

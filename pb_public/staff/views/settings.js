@@ -4,6 +4,7 @@ import { t } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 import { settings, saveSettings, IDLE_CHOICES } from '../settings.js';
 import { showHelp } from '../keys.js';
+import { pushSection } from './push.js';
 
 /** render draws the settings page. */
 export async function render(main, _params, ctx) {
@@ -28,6 +29,7 @@ export async function render(main, _params, ctx) {
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'set-save' }, t('set.save')),
       h('button', { type: 'button', class: 'secondary', id: 'set-help', onclick: showHelp }, t('keys.helpButton'))),
     status),
+    pushSection(),
     h('h2', {}, t('set.account')),
     h('p', {}, t('set.accountInfo', { name: me().name || '', email: me().email || '', role: t(`role.${me().role}`) })),
     h('p', {}, t('set.everywhereHint')),
