@@ -71,7 +71,17 @@ func TestStaffPasswordNeedsSecondFactor(t *testing.T) {
 		ExpectedStatus:     http.StatusUnauthorized,
 		ExpectedContent:    []string{`"mfaId":"`},
 		NotExpectedContent: []string{`"token"`},
-		ExpectedEvents:     map[string]int{"*": 0, "OnRecordAuthWithPasswordRequest": 1, "OnRecordAuthRequest": 1, "OnModelCreate": 1, "OnModelCreateExecute": 1, "OnModelAfterCreateSuccess": 1, "OnModelValidate": 1, "OnRecordCreate": 1, "OnRecordCreateExecute": 1, "OnRecordAfterCreateSuccess": 1, "OnRecordValidate": 1},
+		// Not "*": 0 with every model event: a batch of app logs flushed
+		// meanwhile is a model create too (seen under load), and so is a job's
+		// row. The one record
+		// the password creates is counted in AfterTestFunc.
+		ExpectedEvents: map[string]int{"OnRecordAuthWithPasswordRequest": 1, "OnRecordAuthRequest": 1},
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+			var n int
+			if err := app.DB().NewQuery("SELECT COUNT(*) FROM _mfas").Row(&n); err != nil || n != 1 {
+				t.Fatalf("_mfas rows: %d (%v), want 1", n, err)
+			}
+		},
 	}
 	s.Test(t)
 }
