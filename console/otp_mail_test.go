@@ -72,9 +72,8 @@ func TestStaffPasswordNeedsSecondFactor(t *testing.T) {
 		ExpectedContent:    []string{`"mfaId":"`},
 		NotExpectedContent: []string{`"token"`},
 		// Not "*": 0 with every model event: a batch of app logs flushed
-		// meanwhile is a model create too (seen under load), and so is a job's
-		// row. The one record
-		// the password creates is counted in AfterTestFunc.
+		// meanwhile is a model create too (seen under load), and so is a
+		// job's row. The one record the password creates is counted below.
 		ExpectedEvents: map[string]int{"OnRecordAuthWithPasswordRequest": 1, "OnRecordAuthRequest": 1},
 		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
 			var n int
