@@ -148,7 +148,48 @@ func (b *booker) book(fee *core.Record, e Entry) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("book %s on fee %s: %w", e.Kind, fee.Id, err)
 	}
-	return true, b.recompute(fee, &e)
+	if err := b.recompute(fee, &e); err != nil {
+		return false, err
+	}
+	if e.Kind == LedgerRefund {
+		// every path that records a refund (the route, a platform's refund)
+		if err := issueRefund(b.tx, fee, e); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// issueRefund writes what a recorded refund owes the citizen, in its
+// transaction: a signed refund receipt (claims 9 = 3 and 15, whose creation
+// queues the push), and a public `refund` event on the request's timeline.
+func issueRefund(txApp core.App, fee *core.Record, e Entry) error {
+	req, err := txApp.FindRecordById(collRequests, fee.GetString("request"))
+	if err != nil {
+		return fmt.Errorf("refund receipt: request of fee %s: %w", fee.Id, err)
+	}
+	s, err := sums(txApp, fee.Id)
+	if err != nil {
+		return err
+	}
+	at := e.BookedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	evidence := e.Evidence
+	if evidence == "" {
+		evidence = e.SourceKey
+	}
+	cur := fee.GetString("currency")
+	_, err = receipts.Of(txApp).IssueRefund(txApp, req, receipts.Refund{
+		FeeID: fee.Id, Paid: s.Credits + s.Adjustments, AmountDue: int64(fee.GetInt("amount")), Refunded: s.Refunds,
+		Currency: cur, Reference: fee.GetString("reference"), Method: receipts.MethodCode(e.Method), At: at.UTC().Truncate(time.Second),
+		Evidence: evidence,
+	})
+	if err != nil {
+		return err
+	}
+	return addEvent(txApp, req.Id, "refund", workflow.System, fmt.Sprintf("Refund of %s %s recorded.", cur, FormatAmount(e.Amount, cur)), true)
 }
 
 // ledgerRecord is the new fee_ledger record of e.
@@ -341,13 +382,18 @@ func unmarkRequestPaid(txApp core.App, fee *core.Record) error {
 
 // addFeeEvent writes an audited `fee` event on the request's timeline.
 func addFeeEvent(txApp core.App, requestID string, actor workflow.Actor, msg string, public bool) error {
+	return addEvent(txApp, requestID, "fee", actor, msg, public)
+}
+
+// addEvent writes an event of type typ (fee, refund) on the request's timeline.
+func addEvent(txApp core.App, requestID, typ string, actor workflow.Actor, msg string, public bool) error {
 	col, err := txApp.FindCachedCollectionByNameOrId(collEvents)
 	if err != nil {
 		return fmt.Errorf("fee event: %w", err)
 	}
 	ev := core.NewRecord(col)
 	ev.Set("request", requestID)
-	ev.Set("type", "fee")
+	ev.Set("type", typ)
 	ev.Set("message", msg)
 	ev.Set("public", public)
 	ev.Set("author", actor.ID)
@@ -360,7 +406,7 @@ func addFeeEvent(txApp core.App, requestID string, actor workflow.Actor, msg str
 	ev.Set("author_type", author)
 	workflow.AttachActor(ev, workflow.System) // written by the workflow: any type is allowed
 	if err := txApp.Save(ev); err != nil {
-		return fmt.Errorf("fee event on request %s: %w", requestID, err)
+		return fmt.Errorf("%s event on request %s: %w", typ, requestID, err)
 	}
 	return nil
 }
