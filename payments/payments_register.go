@@ -99,6 +99,11 @@ func CheckConfig(p city.PaymentConfig) error {
 		if err := ValidateRail(c, p.Rails[c]); err != nil {
 			return err
 		}
+		if bg := p.Rails[c].Bankgiro; bg != "" {
+			if _, err := BankgiroValidate(bg); err != nil {
+				return fmt.Errorf("%s rail: %w", c, err)
+			}
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -56,6 +57,9 @@ type ImportItem struct {
 	Reference string `json:"reference,omitempty"`
 	Amount    int64  `json:"amount"`
 	Currency  string `json:"currency"`
+	// Detail says what is wrong with the line's reference, when that is why
+	// no fee was found (e.g. its check digits fail).
+	Detail string `json:"detail,omitempty"`
 }
 
 // ConflictError is an import refused because of what was imported before.
@@ -117,6 +121,11 @@ func (st *Statement) lines() int {
 
 // railOfAccount finds the configured rail of a statement's account.
 func railOfAccount(cfg city.PaymentConfig, a AccountReport) (string, city.Rail, error) {
+	if a.IBAN != "" {
+		if _, err := IBANValidate(a.IBAN); err != nil {
+			return "", city.Rail{}, parseErr("statement %q: its account is not a valid IBAN: %v", a.ID, err)
+		}
+	}
 	var known []string
 	for cur, r := range cfg.Rails {
 		if a.IBAN != "" && r.IBAN != "" && strings.EqualFold(normalizeRef(r.IBAN), a.IBAN) {
@@ -292,6 +301,9 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 		return item, err
 	}
 	item.Reference = ref
+	if fee == nil && l.Reference != "" && !m.plausible(normalizeRef(l.Reference)) {
+		item.Detail = m.whyImplausible(normalizeRef(l.Reference))
+	}
 	if fee != nil {
 		item.Fee = fee.Id
 	}
@@ -463,6 +475,26 @@ func (m *matcher) findFee(l *Line) (*core.Record, string, error) {
 		first = normalizeRef(l.Reference)
 	}
 	return nil, first, nil
+}
+
+// whyImplausible says why the structured reference s is none of the city's:
+// the error of the city's own scheme (a bad check digit, a wrong length).
+func (m *matcher) whyImplausible(s string) string {
+	var msgs []string
+	for _, r := range m.cfg.Rails {
+		if r.Scheme == SchemeText {
+			msgs = append(msgs, fmt.Sprintf("reference %q is not of the form CD + 10 digits", s))
+			continue
+		}
+		if _, err := ValidateReference(r.Scheme, s); err != nil {
+			msgs = append(msgs, fmt.Sprintf("reference %q (%s): %v", s, r.Scheme, err))
+		}
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	sort.Strings(msgs)
+	return strings.Join(msgs, "; ")
 }
 
 // plausible reports whether s passes the check digits of one of the city's schemes.
