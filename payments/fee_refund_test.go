@@ -95,6 +95,43 @@ func TestRefundReceipt(t *testing.T) {
 	}
 
 	verifyInBrowserCode(t, w, rcs[1].GetString("code"), map[string]any{"kind": "refund", "paymentKind": "refund", "amount": 52.0, "refunded": 52.0, "method": "sct"})
+	verifierSaysRefund(t)
+}
+
+// verifierSaysRefund checks that /verify/ has the refund sentence and labels
+// in each of its languages, every placeholder filled.
+func verifierSaysRefund(t *testing.T) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	i18n, _ := filepath.Abs("../pb_public/verify/i18n.js")
+	script := `const { LANGS, STRINGS, t } = await import(process.argv[1]);
+const vars = { issuer: 'I', number: 'N', service: 'S', date: 'D', amount: 'A', refunded: 'R' };
+const out = {};
+for (const l of LANGS) out[l] = [t(l, 'kind.refund', vars), STRINGS[l].refunded, STRINGS[l].refundedAt];
+console.log(JSON.stringify(out));`
+	out, err := exec.Command(node, "--input-type=module", "-e", script, "file://"+i18n).CombinedOutput()
+	if err != nil {
+		t.Fatalf("i18n.js: %v\n%s", err, out)
+	}
+	var got map[string][]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("i18n.js printed %s", out)
+	}
+	seen := map[string]bool{}
+	for _, lang := range []string{"it", "en", "sv", "et", "hu"} {
+		v := got[lang]
+		if len(v) != 3 {
+			t.Fatalf("%s: %v", lang, v)
+		}
+		sentence, _ := v[0].(string)
+		if strings.Contains(sentence, "{") || !strings.Contains(sentence, "R") || !strings.Contains(sentence, "A") || v[1] == nil || v[2] == nil || seen[sentence] {
+			t.Errorf("%s: the verifier's refund texts %v", lang, v)
+		}
+		seen[sentence] = true
+	}
 }
 
 func hexOf(b []byte) string {
