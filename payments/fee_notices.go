@@ -1,7 +1,9 @@
 package payments
 
 import (
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -136,7 +138,11 @@ func ApplyNotices(app core.App) (int, error) {
 // applyNotice records (or clears) the payment on the fee's request and deletes the notice.
 func applyNotice(tx core.App, n notice) error {
 	fee, err := tx.FindRecordById(collFees, n.Fee)
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// the request (and with it its fee) was deleted meanwhile: nobody to tell
+		return deleteNotice(tx, n.ID)
+	case err != nil:
 		return fmt.Errorf("fee notice %d: fee %s: %w", n.ID, n.Fee, err)
 	}
 	switch n.Action {
@@ -155,8 +161,12 @@ func applyNotice(tx core.App, n notice) error {
 	default:
 		return fmt.Errorf("fee notice %d: unknown action %q", n.ID, n.Action)
 	}
-	if _, err := tx.DB().NewQuery("DELETE FROM [[fee_notices]] WHERE [[id]] = {:id}").Bind(dbx.Params{"id": n.ID}).Execute(); err != nil {
-		return fmt.Errorf("fee notice %d: %w", n.ID, err)
+	return deleteNotice(tx, n.ID)
+}
+
+func deleteNotice(tx core.App, id int64) error {
+	if _, err := tx.DB().NewQuery("DELETE FROM [[fee_notices]] WHERE [[id]] = {:id}").Bind(dbx.Params{"id": id}).Execute(); err != nil {
+		return fmt.Errorf("fee notice %d: %w", id, err)
 	}
 	return nil
 }

@@ -168,7 +168,7 @@ func TestRawRowsEqualSavedRows(t *testing.T) {
 	})
 }
 
-// twoLines is a camt.053 statement that pays two fees in full.
+// twoLines is a camt.053 statement that pays each fee in full.
 func twoLines(id string, fees ...*core.Record) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>
@@ -190,12 +190,12 @@ func twoLines(id string, fees ...*core.Record) []byte {
 func TestImportNoticesAfterCrash(t *testing.T) {
 	w := testkit.NewApp(t)
 	subscribe(t, w.App, w.CitizenA)
-	a, b := fileCertificate(t, w, w.CitizenA), fileCertificate(t, w, w.CitizenB)
-	feeA, feeB := feeOf(t, w.App, a.Id), feeOf(t, w.App, b.Id)
-	file := twoLines("CRASH-1", feeA, feeB)
+	a, b, gone := fileCertificate(t, w, w.CitizenA), fileCertificate(t, w, w.CitizenB), fileCertificate(t, w, w.CitizenB)
+	feeA, feeB, feeGone := feeOf(t, w.App, a.Id), feeOf(t, w.App, b.Id), feeOf(t, w.App, gone.Id)
+	file := twoLines("CRASH-1", feeA, feeB, feeGone)
 
 	res, err := payments.ImportCommitOnly(w.App, bytes.NewReader(file), "crash.xml", workflow.System)
-	if err != nil || res.Matched != 2 {
+	if err != nil || res.Matched != 3 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
 	outcome := func() [5]int {
@@ -210,13 +210,20 @@ func TestImportNoticesAfterCrash(t *testing.T) {
 	if got := outcome(); got != [5]int{2, 0, 0, 0, 0} {
 		t.Fatalf("after the commit only: %v, want the fees paid and nothing else yet", got)
 	}
-	if n := count(t, w.App, "SELECT COUNT(*) FROM fee_notices", nil); n != 2 {
-		t.Fatalf("%d notices queued, want 2", n)
+	if n := count(t, w.App, "SELECT COUNT(*) FROM fee_notices", nil); n != 3 {
+		t.Fatalf("%d notices queued, want 3", n)
+	}
+	// one request is erased before the job runs (its fee goes with it): its notice is dropped
+	if err := w.App.Delete(gone); err != nil {
+		t.Fatal(err)
 	}
 
 	n, err := payments.ApplyNotices(w.App) // the job's run
-	if err != nil || n != 2 {
+	if err != nil || n != 3 {
 		t.Fatalf("applied %d: %v", n, err)
+	}
+	if n := count(t, w.App, "SELECT COUNT(*) FROM fee_notices", nil); n != 0 {
+		t.Fatalf("%d notices left", n)
 	}
 	// one push: citizen B has no subscription
 	if got := outcome(); got != [5]int{2, 2, 2, 2, 1} {
