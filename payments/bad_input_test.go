@@ -46,7 +46,7 @@ func TestBadInputNamesWhatIsWrong(t *testing.T) {
 		r := cfg.Rails["SEK"]
 		r.Bankgiro = "5050-1056"
 		cfg.Rails = map[string]city.Rail{"SEK": r}
-		if err := payments.CheckConfig(cfg); err == nil || !strings.Contains(err.Error(), "Bankgiro") || !strings.Contains(err.Error(), "bad check digit") {
+		if err := payments.CheckConfig(cfg); err == nil || !strings.Contains(err.Error(), "bankgiro number") || !strings.Contains(err.Error(), "bad check digit") {
 			t.Fatalf("config with a wrong Bankgiro number: %v", err)
 		}
 	})
