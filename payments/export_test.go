@@ -43,3 +43,11 @@ func ImportCommitOnly(app core.App, r io.Reader, fileName string, actor workflow
 
 // LedgerWriteKey marks records this package writes through app.Save.
 const LedgerWriteKey = ledgerWriteKey
+
+// ApplyStaleNotice applies notice id of fee again, as a run that read it
+// before another run applied it would.
+func ApplyStaleNotice(app core.App, id int64, fee, action string) error {
+	return app.RunInTransaction(func(tx core.App) error {
+		return applyNotice(tx, notice{ID: id, Fee: fee, Action: action})
+	})
+}

@@ -135,13 +135,21 @@ func ApplyNotices(app core.App) (int, error) {
 	}
 }
 
-// applyNotice records (or clears) the payment on the fee's request and deletes the notice.
+// applyNotice records (or clears) the payment on the fee's request and
+// deletes the notice, in tx. The delete comes first: a notice another run
+// (the job, a second import) applied meanwhile is gone, and is skipped.
 func applyNotice(tx core.App, n notice) error {
+	res, err := tx.DB().NewQuery("DELETE FROM [[fee_notices]] WHERE [[id]] = {:id}").Bind(dbx.Params{"id": n.ID}).Execute()
+	if err != nil {
+		return fmt.Errorf("fee notice %d: %w", n.ID, err)
+	}
+	if k, err := res.RowsAffected(); err != nil || k == 0 {
+		return err // applied by another run
+	}
 	fee, err := tx.FindRecordById(collFees, n.Fee)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		// the request (and with it its fee) was deleted meanwhile: nobody to tell
-		return deleteNotice(tx, n.ID)
+		return nil // the request (and with it its fee) was erased meanwhile: nobody to tell
 	case err != nil:
 		return fmt.Errorf("fee notice %d: fee %s: %w", n.ID, n.Fee, err)
 	}
@@ -160,13 +168,6 @@ func applyNotice(tx core.App, n notice) error {
 		}
 	default:
 		return fmt.Errorf("fee notice %d: unknown action %q", n.ID, n.Action)
-	}
-	return deleteNotice(tx, n.ID)
-}
-
-func deleteNotice(tx core.App, id int64) error {
-	if _, err := tx.DB().NewQuery("DELETE FROM [[fee_notices]] WHERE [[id]] = {:id}").Bind(dbx.Params{"id": id}).Execute(); err != nil {
-		return fmt.Errorf("fee notice %d: %w", id, err)
 	}
 	return nil
 }

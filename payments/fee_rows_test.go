@@ -269,3 +269,39 @@ func TestImportPokesPhones(t *testing.T) {
 		t.Fatal("no poke for the citizen whose fee the import changed")
 	}
 }
+
+// Two runs that read the same notice (the job and an import's own pass)
+// apply it once: the second finds it deleted.
+func TestNoticeAppliedOnce(t *testing.T) {
+	w := testkit.NewApp(t)
+	req := fileCertificate(t, w, w.CitizenA)
+	fee := feeOf(t, w.App, req.Id)
+	if _, err := payments.Import(w.App, strings.NewReader(oneLine(fee.GetString("reference"), "0.52", "ONCE-1")), "o.xml", workflow.System); err != nil {
+		t.Fatal(err)
+	}
+	// an "unpaid" notice (what a reversal queues), applied by the job
+	if _, err := w.App.DB().NewQuery("INSERT INTO fee_notices (fee, request, action, created) VALUES ({:f}, {:r}, 'unpaid', '2026-12-01T00:00:00Z')").
+		Bind(dbx.Params{"f": fee.Id, "r": req.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := w.App.DB().NewQuery("SELECT MAX(id) FROM fee_notices").Row(&id); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := payments.ApplyNotices(w.App); err != nil || n != 1 {
+		t.Fatalf("applied %d: %v", n, err)
+	}
+	events := func() int {
+		return count(t, w.App, "SELECT COUNT(*) FROM request_events WHERE request = {:r} AND type = 'fee'", dbx.Params{"r": req.Id})
+	}
+	before := events()
+	if n := count(t, w.App, "SELECT COUNT(*) FROM receipts WHERE request = {:r} AND kind = 'payment' AND revoked = TRUE", dbx.Params{"r": req.Id}); n != 1 {
+		t.Fatalf("%d revoked payment receipts", n)
+	}
+	if err := payments.ApplyStaleNotice(w.App, id, fee.Id, "unpaid"); err != nil {
+		t.Fatal(err)
+	}
+	if after := events(); after != before {
+		t.Fatalf("a stale run applied the notice again: %d fee events, then %d", before, after)
+	}
+}

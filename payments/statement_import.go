@@ -1,7 +1,10 @@
 package payments
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +80,27 @@ func Import(app core.App, r io.Reader, fileName string, actor workflow.Actor) (*
 // importStatement is Import; applyNotices false stops after the commit, as a
 // crash there would (tests).
 func importStatement(app core.App, r io.Reader, fileName string, actor workflow.Actor, applyNotices bool) (*ImportResult, error) {
-	st, err := ParseStatement(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxStatementSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("statement: read: %w", err)
+	}
+	// the same file again is answered from its hash, without parsing it (a
+	// 50,000-line file takes seconds to parse); the transaction checks again
+	if len(data) <= MaxStatementSize {
+		sum := sha256.Sum256(data)
+		var prior struct {
+			ID     string `db:"id"`
+			Format string `db:"format"`
+		}
+		err := app.DB().NewQuery("SELECT [[id]], [[format]] FROM [[payment_statements]] WHERE [[sha256]] = {:h}").Bind(dbx.Params{"h": hex.EncodeToString(sum[:])}).One(&prior)
+		switch {
+		case err == nil:
+			return &ImportResult{Statement: prior.ID, Duplicate: true, Format: prior.Format, Items: []ImportItem{}}, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("import: %w", err)
+		}
+	}
+	st, err := ParseStatement(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
