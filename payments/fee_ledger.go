@@ -49,6 +49,78 @@ const ledgerWriteKey = "@civicdesk.ledgerWrite"
 // transaction. It reports false (and writes nothing) when e.SourceKey was
 // booked before, which makes every importer and webhook idempotent.
 func Book(txApp core.App, fee *core.Record, e Entry) (bool, error) {
+	return (&booker{tx: txApp}).book(fee, e)
+}
+
+// booker books ledger rows and derives fee states in one transaction. Its
+// zero form saves through app.Save, as the single-fee paths do (routes,
+// providers, manual payments, expiry). A statement import (newFastBooker)
+// writes the ledger rows and fees as raw rows with prepared statements and
+// queues the request's payment marks as notices, applied in batches after
+// the commit (fee_notices.go), so that its memory does not grow with the
+// number of lines.
+type booker struct {
+	tx           core.App
+	ledger, fees *rowWriter // nil: app.Save
+	notices      *noticeQueue
+	sumQ, keyQ   *dbx.Query
+	// citizens whose fees changed as raw rows: poked after the commit
+	citizens map[string]struct{}
+}
+
+const (
+	sumsSQL      = "SELECT [[kind]], COALESCE(SUM([[amount]]), 0) AS [[total]] FROM [[fee_ledger]] WHERE [[fee]] = {:f} GROUP BY [[kind]]"
+	sourceKeySQL = "SELECT COUNT(*) FROM [[fee_ledger]] WHERE [[source_key]] = {:k}"
+)
+
+// newFastBooker prepares the statements of a raw-row booker in tx.
+func newFastBooker(tx core.App) (*booker, error) {
+	b := &booker{tx: tx, citizens: map[string]struct{}{}}
+	var err error
+	if b.ledger, err = newRowWriter(tx, collLedger); err != nil {
+		return nil, err
+	}
+	if b.fees, err = newRowWriter(tx, collFees); err != nil {
+		b.close()
+		return nil, err
+	}
+	if b.notices, err = newNoticeQueue(tx); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.sumQ = tx.DB().NewQuery(sumsSQL).Prepare()
+	b.keyQ = tx.DB().NewQuery(sourceKeySQL).Prepare()
+	if err := firstErr(b.sumQ.LastError, b.keyQ.LastError); err != nil {
+		b.close()
+		return nil, fmt.Errorf("book: prepare: %w", err)
+	}
+	return b, nil
+}
+
+func (b *booker) close() {
+	for _, w := range []*rowWriter{b.ledger, b.fees} {
+		if w != nil {
+			w.close()
+		}
+	}
+	for _, q := range []*dbx.Query{b.sumQ, b.keyQ} {
+		if q != nil {
+			q.Close()
+		}
+	}
+	if b.notices != nil {
+		b.notices.close()
+	}
+}
+
+func (b *booker) query(prepared *dbx.Query, sql string) *dbx.Query {
+	if prepared != nil {
+		return prepared
+	}
+	return b.tx.DB().NewQuery(sql)
+}
+
+func (b *booker) book(fee *core.Record, e Entry) (bool, error) {
 	if e.Currency != fee.GetString("currency") {
 		return false, fmt.Errorf("book %s on fee %s: currency %s, the fee is in %s", e.Kind, fee.Id, e.Currency, fee.GetString("currency"))
 	}
@@ -56,16 +128,72 @@ func Book(txApp core.App, fee *core.Record, e Entry) (bool, error) {
 		return false, errors.New("book: a source key is required")
 	}
 	var n int
-	if err := txApp.DB().NewQuery("SELECT COUNT(*) FROM [[fee_ledger]] WHERE [[source_key]] = {:k}").Bind(dbx.Params{"k": e.SourceKey}).Row(&n); err != nil {
+	if err := b.query(b.keyQ, sourceKeySQL).Bind(dbx.Params{"k": e.SourceKey}).Row(&n); err != nil {
 		return false, fmt.Errorf("book: %w", err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	col, err := txApp.FindCachedCollectionByNameOrId(collLedger)
+	col, err := b.tx.FindCachedCollectionByNameOrId(collLedger)
 	if err != nil {
 		return false, fmt.Errorf("book: %w", err)
 	}
+	rec := ledgerRecord(col, fee, e)
+	if b.ledger != nil {
+		err = b.ledger.create(rec)
+	} else {
+		rec.Set(ledgerWriteKey, true)
+		err = b.tx.Save(rec)
+	}
+	if err != nil {
+		return false, fmt.Errorf("book %s on fee %s: %w", e.Kind, fee.Id, err)
+	}
+	if err := b.recompute(fee, &e); err != nil {
+		return false, err
+	}
+	if e.Kind == LedgerRefund {
+		// every path that records a refund (the route, a platform's refund)
+		if err := issueRefund(b.tx, fee, e); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// issueRefund writes what a recorded refund owes the citizen, in its
+// transaction: a signed refund receipt (claims 9 = 3 and 15, whose creation
+// queues the push), and a public `refund` event on the request's timeline.
+func issueRefund(txApp core.App, fee *core.Record, e Entry) error {
+	req, err := txApp.FindRecordById(collRequests, fee.GetString("request"))
+	if err != nil {
+		return fmt.Errorf("refund receipt: request of fee %s: %w", fee.Id, err)
+	}
+	s, err := sums(txApp, fee.Id)
+	if err != nil {
+		return err
+	}
+	at := e.BookedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	evidence := e.Evidence
+	if evidence == "" {
+		evidence = e.SourceKey
+	}
+	cur := fee.GetString("currency")
+	_, err = receipts.Of(txApp).IssueRefund(txApp, req, receipts.Refund{
+		FeeID: fee.Id, Paid: s.Credits + s.Adjustments, AmountDue: int64(fee.GetInt("amount")), Refunded: s.Refunds,
+		Currency: cur, Reference: fee.GetString("reference"), Method: receipts.MethodCode(e.Method), At: at.UTC().Truncate(time.Second),
+		Evidence: evidence,
+	})
+	if err != nil {
+		return err
+	}
+	return addEvent(txApp, req.Id, "refund", workflow.System, fmt.Sprintf("Refund of %s %s recorded.", cur, FormatAmount(e.Amount, cur)), true)
+}
+
+// ledgerRecord is the new fee_ledger record of e.
+func ledgerRecord(col *core.Collection, fee *core.Record, e Entry) *core.Record {
 	rec := core.NewRecord(col)
 	rec.Set("fee", fee.Id)
 	rec.Set("kind", e.Kind)
@@ -83,22 +211,20 @@ func Book(txApp core.App, fee *core.Record, e Entry) (bool, error) {
 	rec.Set("note", e.Note)
 	rec.Set("actor", e.Actor.ID)
 	rec.Set("actor_type", string(e.Actor.Kind))
-	rec.Set(ledgerWriteKey, true)
-	if err := txApp.Save(rec); err != nil {
-		return false, fmt.Errorf("book %s on fee %s: %w", e.Kind, fee.Id, err)
-	}
-	return true, Recompute(txApp, fee, &e)
+	return rec
 }
 
 // sums reads fee's ledger totals.
 func sums(txApp core.App, feeID string) (Sums, error) {
+	return (&booker{tx: txApp}).sums(feeID)
+}
+
+func (b *booker) sums(feeID string) (Sums, error) {
 	var rows []struct {
 		Kind  string `db:"kind"`
 		Total int64  `db:"total"`
 	}
-	err := txApp.DB().NewQuery("SELECT [[kind]], COALESCE(SUM([[amount]]), 0) AS [[total]] FROM [[fee_ledger]] WHERE [[fee]] = {:f} GROUP BY [[kind]]").
-		Bind(dbx.Params{"f": feeID}).All(&rows)
-	if err != nil {
+	if err := b.query(b.sumQ, sumsSQL).Bind(dbx.Params{"f": feeID}).All(&rows); err != nil {
 		return Sums{}, fmt.Errorf("ledger sums of fee %s: %w", feeID, err)
 	}
 	var s Sums
@@ -131,7 +257,11 @@ func flagsOf(fee *core.Record) Flags {
 // clears the request's payment and revokes the payment receipt. last is the
 // entry that caused the change (nil for flag changes).
 func Recompute(txApp core.App, fee *core.Record, last *Entry) error {
-	s, err := sums(txApp, fee.Id)
+	return (&booker{tx: txApp}).recompute(fee, last)
+}
+
+func (b *booker) recompute(fee *core.Record, last *Entry) error {
+	s, err := b.sums(fee.Id)
 	if err != nil {
 		return err
 	}
@@ -153,14 +283,26 @@ func Recompute(txApp core.App, fee *core.Record, last *Entry) error {
 	if to != StatePaid && to != StateRefunded {
 		fee.Set("paid_at", "")
 	}
-	if err := saveFee(txApp, fee); err != nil {
+	if b.fees != nil {
+		if err := b.fees.save(fee); err != nil {
+			return err
+		}
+		b.citizens[fee.GetString("citizen")] = struct{}{}
+	} else if err := saveFee(b.tx, fee); err != nil {
 		return err
 	}
 	switch {
 	case to == StatePaid && from != StatePaid && from != StateRefunded:
-		return markRequestPaid(txApp, fee, s, last)
+		p := paymentOf(fee, s, last)
+		if b.notices != nil {
+			return b.notices.add(fee, noticePaid, p)
+		}
+		return markRequestPaid(b.tx, fee, p)
 	case from == StatePaid && to == StateDue:
-		return unmarkRequestPaid(txApp, fee)
+		if b.notices != nil {
+			return b.notices.add(fee, noticeUnpaid, nil)
+		}
+		return unmarkRequestPaid(b.tx, fee)
 	}
 	return nil
 }
@@ -175,8 +317,8 @@ func saveFee(txApp core.App, fee *core.Record) error {
 }
 
 // markRequestPaid sets the request's paid_at and payment_ref as the system,
-// with the ledger's payment attached for the receipt's claims.
-func markRequestPaid(txApp core.App, fee *core.Record, s Sums, last *Entry) error {
+// with the ledger's payment p attached for the receipt's claims.
+func markRequestPaid(txApp core.App, fee *core.Record, p *workflow.Payment) error {
 	req, err := txApp.FindRecordById(collRequests, fee.GetString("request"))
 	if err != nil {
 		return fmt.Errorf("request of fee %s: %w", fee.Id, err)
@@ -184,7 +326,6 @@ func markRequestPaid(txApp core.App, fee *core.Record, s Sums, last *Entry) erro
 	if !req.GetDateTime("paid_at").IsZero() {
 		return nil // recorded by hand (manual path): the receipt is issued there
 	}
-	p := paymentOf(fee, s, last)
 	req.Set("paid_at", p.PaidAt)
 	req.Set("payment_ref", fee.GetString("reference"))
 	workflow.AttachActor(req, workflow.System)
@@ -241,13 +382,18 @@ func unmarkRequestPaid(txApp core.App, fee *core.Record) error {
 
 // addFeeEvent writes an audited `fee` event on the request's timeline.
 func addFeeEvent(txApp core.App, requestID string, actor workflow.Actor, msg string, public bool) error {
+	return addEvent(txApp, requestID, "fee", actor, msg, public)
+}
+
+// addEvent writes an event of type typ (fee, refund) on the request's timeline.
+func addEvent(txApp core.App, requestID, typ string, actor workflow.Actor, msg string, public bool) error {
 	col, err := txApp.FindCachedCollectionByNameOrId(collEvents)
 	if err != nil {
 		return fmt.Errorf("fee event: %w", err)
 	}
 	ev := core.NewRecord(col)
 	ev.Set("request", requestID)
-	ev.Set("type", "fee")
+	ev.Set("type", typ)
 	ev.Set("message", msg)
 	ev.Set("public", public)
 	ev.Set("author", actor.ID)
@@ -260,7 +406,7 @@ func addFeeEvent(txApp core.App, requestID string, actor workflow.Actor, msg str
 	ev.Set("author_type", author)
 	workflow.AttachActor(ev, workflow.System) // written by the workflow: any type is allowed
 	if err := txApp.Save(ev); err != nil {
-		return fmt.Errorf("fee event on request %s: %w", requestID, err)
+		return fmt.Errorf("%s event on request %s: %w", typ, requestID, err)
 	}
 	return nil
 }

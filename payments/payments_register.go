@@ -1,6 +1,8 @@
 package payments
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"civicdesk/jobs"
 	"civicdesk/workflow"
 
+	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -78,6 +81,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	app.OnRecordValidate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceFee, Func: validateServiceFee})
 
 	jobs.AddJob(app, jobs.Job{Name: JobExpiry, Spec: "5 * * * *", Run: ExpireFees})
+	jobs.AddJob(app, jobs.Job{Name: JobNotices, Spec: "* * * * *", Run: noticesJob})
 
 	if rootCmd != nil {
 		rootCmd.AddCommand(Command(app))
@@ -94,6 +98,11 @@ func CheckConfig(p city.PaymentConfig) error {
 	for _, c := range currencies {
 		if err := ValidateRail(c, p.Rails[c]); err != nil {
 			return err
+		}
+		if bg := p.Rails[c].Bankgiro; bg != "" {
+			if _, err := BankgiroValidate(bg); err != nil {
+				return fmt.Errorf("%s rail: %w", c, err)
+			}
 		}
 	}
 	return nil
@@ -216,6 +225,18 @@ func guardServerWrite(e *core.RecordEvent) error {
 func followRequest(e *core.RecordEvent) error {
 	if err := e.Next(); err != nil {
 		return err
+	}
+	// most updates (a status, a payment) move neither: two columns, not the fee record
+	var cur struct {
+		Department string `db:"department"`
+		Citizen    string `db:"citizen"`
+	}
+	err := e.App.DB().NewQuery("SELECT [[department]], [[citizen]] FROM [[fees]] WHERE [[request]] = {:r}").Bind(dbx.Params{"r": e.Record.Id}).One(&cur)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && cur.Department == e.Record.GetString("department") && cur.Citizen == e.Record.GetString("citizen") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("fee of request %s: %w", e.Record.Id, err)
 	}
 	fee, err := feeOfRequest(e.App, e.Record.Id)
 	if err != nil || fee == nil {

@@ -1,11 +1,15 @@
 package payments
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -56,6 +60,9 @@ type ImportItem struct {
 	Reference string `json:"reference,omitempty"`
 	Amount    int64  `json:"amount"`
 	Currency  string `json:"currency"`
+	// Detail says what is wrong with the line's reference, when that is why
+	// no fee was found (e.g. its check digits fail).
+	Detail string `json:"detail,omitempty"`
 }
 
 // ConflictError is an import refused because of what was imported before.
@@ -67,7 +74,33 @@ func (e *ConflictError) Error() string { return e.Msg }
 // The same file twice changes nothing (Duplicate); a line another file already
 // brought (same account and bank reference) is skipped.
 func Import(app core.App, r io.Reader, fileName string, actor workflow.Actor) (*ImportResult, error) {
-	st, err := ParseStatement(r)
+	return importStatement(app, r, fileName, actor, true)
+}
+
+// importStatement is Import; applyNotices false stops after the commit, as a
+// crash there would (tests).
+func importStatement(app core.App, r io.Reader, fileName string, actor workflow.Actor, applyNotices bool) (*ImportResult, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxStatementSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("statement: read: %w", err)
+	}
+	// the same file again is answered from its hash, without parsing it (a
+	// 50,000-line file takes seconds to parse); the transaction checks again
+	if len(data) <= MaxStatementSize {
+		sum := sha256.Sum256(data)
+		var prior struct {
+			ID     string `db:"id"`
+			Format string `db:"format"`
+		}
+		err := app.DB().NewQuery("SELECT [[id]], [[format]] FROM [[payment_statements]] WHERE [[sha256]] = {:h}").Bind(dbx.Params{"h": hex.EncodeToString(sum[:])}).One(&prior)
+		switch {
+		case err == nil:
+			return &ImportResult{Statement: prior.ID, Duplicate: true, Format: prior.Format, Items: []ImportItem{}}, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("import: %w", err)
+		}
+	}
+	st, err := ParseStatement(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
@@ -78,18 +111,44 @@ func Import(app core.App, r io.Reader, fileName string, actor workflow.Actor) (*
 		}
 	}
 	res := &ImportResult{Format: st.Format, Items: []ImportItem{}}
+	var citizens map[string]struct{}
 	err = app.RunInTransaction(func(tx core.App) error {
-		*res = ImportResult{Format: st.Format, Items: []ImportItem{}}
-		return importTx(tx, st, fileName, actor, res)
+		*res = ImportResult{Format: st.Format, Items: make([]ImportItem, 0, st.lines())}
+		var err error
+		citizens, err = importTx(tx, st, fileName, actor, res)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	// committed: the requests the lines paid get their payment (event, receipt,
+	// push) in batches; what a crash leaves here the notices job applies
+	if !applyNotices {
+		return res, nil
+	}
+	if _, err := ApplyNotices(app); err != nil {
+		app.Logger().Error("payments: import committed, a payment notice failed (the notices job retries)", "statement", res.Statement, "error", err.Error())
+	}
+	pokeCitizens(app, citizens)
 	return res, nil
+}
+
+// lines is the number of lines of every account report of st.
+func (st *Statement) lines() int {
+	n := 0
+	for _, a := range st.Accounts {
+		n += len(a.Lines)
+	}
+	return n
 }
 
 // railOfAccount finds the configured rail of a statement's account.
 func railOfAccount(cfg city.PaymentConfig, a AccountReport) (string, city.Rail, error) {
+	if a.IBAN != "" {
+		if _, err := IBANValidate(a.IBAN); err != nil {
+			return "", city.Rail{}, parseErr("statement %q: its account is not a valid IBAN: %v", a.ID, err)
+		}
+	}
 	var known []string
 	for cur, r := range cfg.Rails {
 		if a.IBAN != "" && r.IBAN != "" && strings.EqualFold(normalizeRef(r.IBAN), a.IBAN) {
@@ -122,15 +181,15 @@ func digits(s string) string {
 	return b.String()
 }
 
-func importTx(tx core.App, st *Statement, fileName string, actor workflow.Actor, res *ImportResult) error {
+func importTx(tx core.App, st *Statement, fileName string, actor workflow.Actor, res *ImportResult) (map[string]struct{}, error) {
 	var prior string
 	err := tx.DB().NewQuery("SELECT [[id]] FROM [[payment_statements]] WHERE [[sha256]] = {:h}").Bind(dbx.Params{"h": st.SHA256}).Row(&prior)
 	switch {
 	case err == nil:
 		res.Statement, res.Duplicate = prior, true
-		return nil
+		return nil, nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("import: %w", err)
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	first := st.Accounts[0]
 	ids := make([]string, len(st.Accounts))
@@ -142,15 +201,15 @@ func importTx(tx core.App, st *Statement, fileName string, actor workflow.Actor,
 		var n int
 		if err := tx.DB().NewQuery("SELECT COUNT(*) FROM [[payment_statements]] WHERE [[iban]] = {:i} AND [[statement_id]] = {:s}").
 			Bind(dbx.Params{"i": first.IBAN + first.Other, "s": stmtID}).Row(&n); err != nil {
-			return fmt.Errorf("import: %w", err)
+			return nil, fmt.Errorf("import: %w", err)
 		}
 		if n > 0 {
-			return &ConflictError{Msg: fmt.Sprintf("statement %s of account %s was already imported from a different file", stmtID, first.IBAN+first.Other)}
+			return nil, &ConflictError{Msg: fmt.Sprintf("statement %s of account %s was already imported from a different file", stmtID, first.IBAN+first.Other)}
 		}
 	}
 	col, err := tx.FindCachedCollectionByNameOrId(collStatements)
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	srec := core.NewRecord(col)
 	srec.Set("format", st.Format)
@@ -161,22 +220,31 @@ func importTx(tx core.App, st *Statement, fileName string, actor workflow.Actor,
 	srec.Set("imported_by", actor.ID)
 	srec.Set("file_name", fileName)
 	if err := tx.Save(srec); err != nil {
-		return fmt.Errorf("import: save statement: %w", err)
+		return nil, fmt.Errorf("import: save statement: %w", err)
 	}
 	res.Statement = srec.Id
 
 	entries, err := tx.FindCachedCollectionByNameOrId(collEntries)
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return nil, fmt.Errorf("import: %w", err)
 	}
-	m := &matcher{tx: tx, cfg: city.Of(tx).Payments, actor: actor}
+	b, err := newFastBooker(tx)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	defer b.close()
+	m, err := newMatcher(tx, b, actor)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	defer m.close()
 	for _, a := range st.Accounts {
 		for i := range a.Lines {
 			l := &a.Lines[i]
 			res.Lines++
 			item, err := m.line(entries, srec.Id, a, l)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			switch item.Outcome {
 			case outcomeMatch:
@@ -200,22 +268,51 @@ func importTx(tx core.App, st *Statement, fileName string, actor workflow.Actor,
 	srec.Set("exceptions", res.Exceptions)
 	srec.Set("ignored", res.Ignored+res.Pending+res.AlreadyImported)
 	if err := tx.Save(srec); err != nil {
-		return fmt.Errorf("import: save statement: %w", err)
+		return nil, fmt.Errorf("import: save statement: %w", err)
 	}
-	return nil
+	return b.citizens, nil
 }
 
 // matcher applies the matching rules (docs/payments.md "Matching") to lines.
 type matcher struct {
-	tx    core.App
-	cfg   city.PaymentConfig
-	actor workflow.Actor
+	tx      core.App
+	cfg     city.PaymentConfig
+	actor   workflow.Actor
+	b       *booker
+	fees    *core.Collection
+	entries *rowWriter
+	keyQ    *dbx.Query // is a line's key stored?
+	feeQ    *dbx.Query // the fee of a reference
+}
+
+func newMatcher(tx core.App, b *booker, actor workflow.Actor) (*matcher, error) {
+	m := &matcher{tx: tx, cfg: city.Of(tx).Payments, actor: actor, b: b}
+	var err error
+	if m.fees, err = tx.FindCachedCollectionByNameOrId(collFees); err != nil {
+		return nil, err
+	}
+	if m.entries, err = newRowWriter(tx, collEntries); err != nil {
+		return nil, err
+	}
+	m.keyQ = tx.DB().NewQuery("SELECT COUNT(*) FROM [[bank_entries]] WHERE [[entry_key]] = {:k}").Prepare()
+	m.feeQ = tx.DB().NewQuery("SELECT * FROM [[fees]] WHERE [[reference]] = {:r} LIMIT 1").Prepare()
+	if err := firstErr(m.keyQ.LastError, m.feeQ.LastError); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *matcher) close() {
+	m.entries.close()
+	m.keyQ.Close()
+	m.feeQ.Close()
 }
 
 func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l *Line) (ImportItem, error) {
 	item := ImportItem{Key: l.Key, Amount: l.Amount, Currency: l.Currency}
 	var n int
-	if err := m.tx.DB().NewQuery("SELECT COUNT(*) FROM [[bank_entries]] WHERE [[entry_key]] = {:k}").Bind(dbx.Params{"k": l.Key}).Row(&n); err != nil {
+	if err := m.keyQ.Bind(dbx.Params{"k": l.Key}).Row(&n); err != nil {
 		return item, fmt.Errorf("import: %w", err)
 	}
 	if n > 0 {
@@ -227,6 +324,9 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 		return item, err
 	}
 	item.Reference = ref
+	if fee == nil && l.Reference != "" && !m.plausible(normalizeRef(l.Reference)) {
+		item.Detail = m.whyImplausible(normalizeRef(l.Reference))
+	}
 	if fee != nil {
 		item.Fee = fee.Id
 	}
@@ -241,7 +341,7 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 				since = time.Now()
 			}
 			fee.Set("pending_since", since.UTC())
-			if err := Recompute(m.tx, fee, nil); err != nil {
+			if err := m.b.recompute(fee, nil); err != nil {
 				return item, err
 			}
 		}
@@ -282,7 +382,7 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 			outcome, exc = outcomeExc, ExcReversal
 			break
 		}
-		s, err := sums(m.tx, fee.Id)
+		s, err := m.b.sums(fee.Id)
 		if err != nil {
 			return item, err
 		}
@@ -291,7 +391,7 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 			break
 		}
 		entry.Kind, entry.Amount, entry.Note = LedgerAdjustment, -l.Amount, "reversal of a credit"
-		if _, err := Book(m.tx, fee, entry); err != nil {
+		if _, err := m.b.book(fee, entry); err != nil {
 			return item, err
 		}
 		outcome = outcomeRev
@@ -308,13 +408,13 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 	case !IsOpen(fee.GetString("state")):
 		outcome, exc = outcomeExc, ExcNotOpen
 	default:
-		s, err := sums(m.tx, fee.Id)
+		s, err := m.b.sums(fee.Id)
 		if err != nil {
 			return item, err
 		}
 		remaining := int64(fee.GetInt("amount")) - s.Settled()
 		fee.Set("pending_since", "")
-		if _, err := Book(m.tx, fee, entry); err != nil {
+		if _, err := m.b.book(fee, entry); err != nil {
 			return item, err
 		}
 		switch {
@@ -328,7 +428,7 @@ func (m *matcher) line(entries *core.Collection, stmt string, a AccountReport, l
 	}
 	rec.Set("outcome", outcome)
 	rec.Set("exception", exc)
-	if err := m.tx.Save(rec); err != nil {
+	if err := m.entries.create(rec); err != nil {
 		return item, fmt.Errorf("import: save line %s: %w", l.Key, err)
 	}
 	item.Outcome, item.Exception = outcome, exc
@@ -380,12 +480,17 @@ func (m *matcher) findFee(l *Line) (*core.Record, string, error) {
 		if first == "" {
 			first = c
 		}
-		fee, err := m.tx.FindFirstRecordByData(collFees, "reference", c)
+		row := dbx.NullStringMap{}
+		err := m.feeQ.Bind(dbx.Params{"r": c}).One(row)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("import: find fee %s: %w", c, err)
+		}
+		fee, err := recordFromRow(m.fees, row)
+		if err != nil {
+			return nil, "", fmt.Errorf("import: fee %s: %w", c, err)
 		}
 		return fee, c, nil
 	}
@@ -393,6 +498,26 @@ func (m *matcher) findFee(l *Line) (*core.Record, string, error) {
 		first = normalizeRef(l.Reference)
 	}
 	return nil, first, nil
+}
+
+// whyImplausible says why the structured reference s is none of the city's:
+// the error of the city's own scheme (a bad check digit, a wrong length).
+func (m *matcher) whyImplausible(s string) string {
+	var msgs []string
+	for _, r := range m.cfg.Rails {
+		if r.Scheme == SchemeText {
+			msgs = append(msgs, fmt.Sprintf("reference %q is not of the form CD + 10 digits", s))
+			continue
+		}
+		if _, err := ValidateReference(r.Scheme, s); err != nil {
+			msgs = append(msgs, fmt.Sprintf("reference %q (%s): %v", s, r.Scheme, err))
+		}
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	sort.Strings(msgs)
+	return strings.Join(msgs, "; ")
 }
 
 // plausible reports whether s passes the check digits of one of the city's schemes.

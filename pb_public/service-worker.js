@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'f3b15b76391845c8';
+const VERSION = 'addb52caa4fe3fec';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -84,6 +84,8 @@ func Render(cfg city.Config, m Message, lang string) Payload {
 		switch m.ReceiptKind {
 		case "payment":
 			p.Body = t.receiptPayment
+		case "refund":
+			p.Body = refundText(lang)
 		default:
 			p.Body = fmt.Sprintf(t.receiptStatus, status)
 		}

@@ -33,6 +33,7 @@ const (
 	KindReceived = "received"
 	KindResolved = "resolved"
 	KindPayment  = "payment"
+	KindRefund   = "refund" // a refund recorded on a fee: claim 9 = 3, claim 15 (receipts_refund.go)
 	KindBallot   = "ballot" // participation receipt of a consultation ballot (receipts_ballot.go)
 )
 
@@ -79,6 +80,7 @@ type PaymentClaims struct {
 	FeeID     string  // 12: the fee's record id
 	Evidence  []byte  // 13: first 8 bytes of SHA-256 of the evidence id
 	AmountDue *uint64 // 14: what the fee asked, when it differs from the amount paid
+	Refunded  *uint64 // 15: refund receipts: the total refunded on the fee, this refund included
 }
 
 // Payment receipt kinds (claim 9) and the limits of the extension.
@@ -96,6 +98,9 @@ const (
 func (c *Claims) Kind() string {
 	if c.BallotVersion != nil {
 		return KindBallot
+	}
+	if c.Pay != nil && c.Pay.Kind == PayKindRefund {
+		return KindRefund
 	}
 	if c.Amount != nil {
 		return KindPayment
@@ -127,6 +132,7 @@ type receiptClaim struct {
 	FeeID      string  `cbor:"12,keyasint,omitempty"`
 	Evidence   []byte  `cbor:"13,keyasint,omitempty"`
 	AmountDue  *uint64 `cbor:"14,keyasint,omitempty"`
+	Refunded   *uint64 `cbor:"15,keyasint,omitempty"`
 	// extension keys (CONTRACT §6): 16 ballot version
 	BallotVersion *uint64 `cbor:"16,keyasint,omitempty"`
 }
@@ -230,6 +236,12 @@ func (c *Claims) Validate() error {
 		if p.AmountDue != nil && *p.AmountDue > MaxAmount {
 			return fmt.Errorf("amount due: at most %d minor units", uint64(MaxAmount))
 		}
+		if (p.Refunded != nil) != (p.Kind == PayKindRefund) {
+			return errors.New("refunded amount: on refund receipts, and only there")
+		}
+		if p.Refunded != nil && (*p.Refunded == 0 || *p.Refunded > MaxAmount) {
+			return fmt.Errorf("refunded amount: want 1-%d minor units", uint64(MaxAmount))
+		}
 	}
 	if *c.Amount > MaxAmount {
 		return fmt.Errorf("amount: at most %d minor units", uint64(MaxAmount))
@@ -261,6 +273,7 @@ func (c *Claims) MarshalPayload() ([]byte, error) {
 	if pc := c.Pay; pc != nil {
 		p.Receipt.PayKind, p.Receipt.Method, p.Receipt.PaidAt = pc.Kind, pc.Method, pc.PaidAt
 		p.Receipt.FeeID, p.Receipt.Evidence, p.Receipt.AmountDue = pc.FeeID, pc.Evidence, pc.AmountDue
+		p.Receipt.Refunded = pc.Refunded
 	}
 	b, err := encMode.Marshal(p)
 	if err != nil {
@@ -282,8 +295,8 @@ func UnmarshalPayload(b []byte) (*Claims, error) {
 		BallotVersion: p.Receipt.BallotVersion,
 	}
 	r := p.Receipt
-	if r.PayKind != 0 || r.Method != 0 || r.PaidAt != 0 || r.FeeID != "" || r.Evidence != nil || r.AmountDue != nil {
-		c.Pay = &PaymentClaims{Kind: r.PayKind, Method: r.Method, PaidAt: r.PaidAt, FeeID: r.FeeID, Evidence: r.Evidence, AmountDue: r.AmountDue}
+	if r.PayKind != 0 || r.Method != 0 || r.PaidAt != 0 || r.FeeID != "" || r.Evidence != nil || r.AmountDue != nil || r.Refunded != nil {
+		c.Pay = &PaymentClaims{Kind: r.PayKind, Method: r.Method, PaidAt: r.PaidAt, FeeID: r.FeeID, Evidence: r.Evidence, AmountDue: r.AmountDue, Refunded: r.Refunded}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

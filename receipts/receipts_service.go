@@ -165,6 +165,7 @@ type ClaimsJSON struct {
 	FeeID       string  `json:"feeId,omitempty"`
 	Evidence    string  `json:"evidence,omitempty"` // hex
 	AmountDue   *uint64 `json:"amountDue,omitempty"`
+	Refunded    *uint64 `json:"refunded,omitempty"` // refund receipts: total refunded (key 15)
 	// BallotVersion is the version of a ballot receipt (kind ballot).
 	BallotVersion *uint64 `json:"ballotVersion,omitempty"`
 }
@@ -189,7 +190,7 @@ func claimsJSON(v *Verified) *ClaimsJSON {
 		if p.PaidAt > 0 {
 			out.PaidAt = time.Unix(p.PaidAt, 0).UTC().Format(time.RFC3339)
 		}
-		out.FeeID, out.AmountDue = p.FeeID, p.AmountDue
+		out.FeeID, out.AmountDue, out.Refunded = p.FeeID, p.AmountDue, p.Refunded
 		if p.Evidence != nil {
 			out.Evidence = hex.EncodeToString(p.Evidence)
 		}

@@ -172,7 +172,7 @@ export function parseClaims(cwt) {
   if (!isText(iss, 8) || !Number.isSafeInteger(iat) || iat <= 0 || !isBytes(cti, 16) || !(r instanceof Map)) {
     throw malformed('missing or invalid iss, iat, cti or receipt claim');
   }
-  // 1-8 base claims, 9-14 payment claims (docs/receipts.md); 15-31 are reserved extensions a verifier ignores
+  // 1-8 base claims, 9-15 payment claims (docs/receipts.md); 16-31 are extensions a verifier ignores unless it knows them
   // 9-31 are extensions (CONTRACT §6): known ones are read below, others ignored
   for (const k of r.keys()) if (!(Number.isInteger(k) && k >= 1 && k <= 31)) throw malformed(`unknown receipt field ${k}`);
   const claims = {
@@ -195,23 +195,26 @@ export function parseClaims(cwt) {
   } else if (claims.currency !== undefined || claims.paymentRef !== undefined) {
     throw malformed('currency or payment reference without amount');
   }
-  if ([9, 10, 11, 12, 13, 14].some((k) => r.has(k))) {
+  if ([9, 10, 11, 12, 13, 14, 15].some((k) => r.has(k))) {
     if (claims.amount === undefined) throw malformed('payment claims without amount');
-    const kind = r.get(9), method = r.get(10), paidAt = r.get(11), fee = r.get(12), ev = r.get(13), due = r.get(14);
+    const kind = r.get(9), method = r.get(10), paidAt = r.get(11), fee = r.get(12), ev = r.get(13), due = r.get(14), refunded = r.get(15);
     if (kind !== undefined && kind !== 2 && kind !== 3) throw malformed('invalid payment kind');
     if (method !== undefined && !(Number.isInteger(method) && method >= 1 && method <= 9)) throw malformed('invalid payment method');
     if (paidAt !== undefined && !(Number.isSafeInteger(paidAt) && paidAt > 0)) throw malformed('invalid paid-at');
     if (fee !== undefined && !isText(fee, 15)) throw malformed('invalid fee id');
     if (ev !== undefined && !isBytes(ev, 8)) throw malformed('invalid evidence tag');
     if (due !== undefined && !(Number.isSafeInteger(due) && due >= 0)) throw malformed('invalid amount due');
+    // 15: the total refunded, on refund receipts (kind 3) and only there
+    if ((refunded !== undefined) !== (kind === 3) || (refunded !== undefined && !(Number.isSafeInteger(refunded) && refunded > 0))) throw malformed('invalid refunded amount');
     claims.paymentKind = kind === 3 ? 'refund' : 'payment';
     claims.method = method !== undefined ? METHODS[method - 1] : undefined;
     claims.paidAt = paidAt !== undefined ? new Date(paidAt * 1000) : undefined;
     claims.feeId = fee;
     claims.evidence = ev !== undefined ? hex(ev) : undefined;
     claims.amountDue = due;
+    claims.refunded = refunded;
   }
-  claims.kind = claims.ballotVersion !== undefined ? 'ballot' : claims.amount !== undefined ? 'payment' : claims.status;
+  claims.kind = claims.ballotVersion !== undefined ? 'ballot' : claims.paymentKind === 'refund' ? 'refund' : claims.amount !== undefined ? 'payment' : claims.status;
   return claims;
 }
 

@@ -106,6 +106,7 @@ function renderResult(outcome) {
     const vars = {
       number: c.number, service: serviceName(c.service), issuer: issuerName, date: fmtDate(c.iat),
       amount: c.amount !== undefined ? fmtAmount(c.amount, c.currency) : '',
+      refunded: c.refunded !== undefined ? fmtAmount(c.refunded, c.currency) : '',
       version: c.ballotVersion,
     };
     if (outcome.valid) box.append(el('p', {}, t(L, `kind.${c.kind}`, vars)));
@@ -119,10 +120,11 @@ function renderResult(outcome) {
     row('issued', vars.date);
     if (c.amount !== undefined) row('amount', vars.amount);
     row('paymentRef', c.paymentRef);
-    // payment claims (keys 9-14)
+    // payment claims (keys 9-15)
     if (c.amountDue !== undefined) row('amountDue', fmtAmount(c.amountDue, c.currency));
+    if (c.refunded !== undefined) row('refunded', vars.refunded);
     if (c.method) row('method', t(L, `method.${c.method}`));
-    if (c.paidAt) row('paidAt', fmtDate(c.paidAt));
+    if (c.paidAt) row(c.kind === 'refund' ? 'refundedAt' : 'paidAt', fmtDate(c.paidAt));
     row('feeId', c.feeId);
     row('evidence', c.evidence);
     row('receiptId', c.cti);

@@ -5,7 +5,7 @@ import { t, fmtDate } from '../i18n.js';
 import { get, getAll } from '../db.js';
 import { serviceName } from './requests.js';
 
-const KINDS = ['received', 'resolved', 'payment'];
+const KINDS = ['received', 'resolved', 'payment', 'refund'];
 let urls = [];
 
 /** receiptCard renders one receipt (QR from the cache, facts as text); req is its request row. */

@@ -81,6 +81,7 @@ function eventText(ev) {
     case 'assignment': return t('ev.assignment');
     case 'photo': return t('ev.photo');
     case 'payment': return t('ev.payment');
+    case 'refund': return t('ev.refund');
     case 'fee': return t('ev.fee'); // payments: assessed, waived, expired, reversed
     case 'edit': return t('ev.edit');
     case 'not_fixed': return t('ev.not_fixed');
