@@ -78,6 +78,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 	app.OnRecordValidate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceFee, Func: validateServiceFee})
 
 	jobs.AddJob(app, jobs.Job{Name: JobExpiry, Spec: "5 * * * *", Run: ExpireFees})
+	registerPlatforms(app)
 
 	if rootCmd != nil {
 		rootCmd.AddCommand(Command(app))
