@@ -63,6 +63,9 @@ type PagoPAConfig struct {
 	// the city's pagoPA intermediary.
 	ReceiptToken string
 	Live         bool
+	// CheckoutURL is where the citizen app sends a citizen to pay a notice
+	// online ({notice} is replaced by the notice number), e.g. pagoPA's checkout.
+	CheckoutURL string
 }
 
 // Mode reports test or live for a platform kind ("" when not configured).
@@ -124,6 +127,7 @@ func PlatformConfigFromLookup(lookup func(string) (string, bool)) (PlatformConfi
 		PagoPA: PagoPAConfig{
 			BaseURL: get("CIVICDESK_PAGOPA_GPD_URL"), APIKey: get("CIVICDESK_PAGOPA_API_KEY"),
 			ReceiptToken: get("CIVICDESK_PAGOPA_RECEIPT_TOKEN"), Live: get("CIVICDESK_PAGOPA_MODE") == ModeLive,
+			CheckoutURL: get("CIVICDESK_PAGOPA_CHECKOUT_URL"),
 		},
 		PublicURL: strings.TrimRight(get("CIVICDESK_PUBLIC_URL"), "/"),
 	}

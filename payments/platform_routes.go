@@ -187,6 +187,7 @@ func handlePlatforms(e *core.RequestEvent) error {
 		m := map[string]string{"provider": r.Kind}
 		if r.Kind == KindPagoPA {
 			m["mode"] = cfg.Mode(KindPagoPA)
+			m["checkout"] = cfg.PagoPA.CheckoutURL
 		}
 		rails[cur] = m
 	}
