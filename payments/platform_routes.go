@@ -250,6 +250,9 @@ func handleRefundAttempt(e *core.RequestEvent) error {
 		if errors.As(err, &ce) {
 			return e.Error(http.StatusConflict, ce.Msg, nil)
 		}
+		if errors.Is(err, ErrManualRefund) {
+			return e.BadRequestError(err.Error()+" (use /api/payments/fees/{id}/refund).", nil)
+		}
 		e.App.Logger().Error("payments: platform refund", "attempt", att.Id, "error", err.Error())
 		return e.Error(http.StatusBadGateway, "The payment service refused or did not answer: "+err.Error(), nil)
 	}
