@@ -14,27 +14,39 @@ import { launch, signUp, serverReceipts, waitFor } from './lib/pwa.js';
 import { injectAxe } from './lib/axe.js';
 
 let srv;
-let fakes;
 let b;
-let fakesOut = '';
+const procs = [];
+const servers = [];
 
-before(async () => {
+// startWithFakes starts the demo server with env and the fakes beside it.
+async function startWithFakes(env) {
   const fport = await freePort();
   const fakeURL = `http://127.0.0.1:${fport}`;
-  const env = {
+  const s = await startServer({ env: { ...env(fakeURL) } });
+  servers.push(s);
+  let out = '';
+  const p = spawn(binary(), ['payments', 'fake-platforms', '--http', `127.0.0.1:${fport}`, '--server', s.url, '--dir', s.dataDir],
+    { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(p);
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { out += d; });
+  await waitFor(async () => { try { return (await fetch(`${fakeURL}/health`)).ok; } catch { return false; } }, { timeout: 30000, what: `the fakes (${out})` });
+  return s;
+}
+
+before(async () => {
+  srv = await startWithFakes((fakeURL) => ({
     CIVICDESK_PAYMENTS: 'en', CIVICDESK_CARD_PLATFORM: 'govukpay',
     CIVICDESK_GOVUKPAY_URL: `${fakeURL}/govukpay`, CIVICDESK_GOVUKPAY_API_KEY: 'api_test_e2e',
     CIVICDESK_GOVUKPAY_WEBHOOK_SECRETS: 'e2e-govukpay-secret',
-  };
-  srv = await startServer({ env });
-  fakes = spawn(binary(), ['payments', 'fake-platforms', '--http', `127.0.0.1:${fport}`, '--server', srv.url, '--dir', srv.dataDir],
-    { env: srv.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  fakes.stdout.on('data', (d) => { fakesOut += d; });
-  fakes.stderr.on('data', (d) => { fakesOut += d; });
-  await waitFor(async () => { try { return (await fetch(`${fakeURL}/health`)).ok; } catch { return false; } }, { timeout: 30000, what: `the fakes (${fakesOut})` });
+  }));
   b = await launch();
 });
-after(async () => { await b?.close(); fakes?.kill('SIGTERM'); await srv?.stop(); });
+after(async () => {
+  await b?.close();
+  for (const p of procs) p.kill('SIGTERM');
+  for (const s of servers) await s.stop();
+});
 
 async function axe(page) {
   await injectAxe(page);
@@ -102,4 +114,50 @@ test('pay a fee by card through the fake GOV.UK Pay page, ending with a verified
   const result = await page.$eval('#result', (el) => ({ valid: el.dataset.valid, text: el.textContent }));
   assert.equal(result.valid, 'true', result.text);
   assert.match(result.text, /card/i);
+});
+
+test('pagoPA (Genoa): the notice and its QR in the Pay view, offline too; paid at the fake PSP', async () => {
+  const it = await startWithFakes((fakeURL) => ({
+    CIVICDESK_PAYMENTS: 'it', CIVICDESK_PAYMENT_RAIL: 'pagopa', CIVICDESK_PAYMENT_SCHEME: 'iuv',
+    CIVICDESK_PAGOPA_GPD_URL: `${fakeURL}/pagopa`, CIVICDESK_PAGOPA_API_KEY: 'e2e-gpd-key',
+    CIVICDESK_PAGOPA_RECEIPT_TOKEN: 'e2e-receipt-token', CIVICDESK_PAGOPA_CHECKOUT_URL: `${fakeURL}/pagopa/pay/{notice}`,
+  }));
+  const bb = await launch({ locale: 'it-IT' });
+  try {
+    const { page, context } = bb;
+    await signUp(page, it.url);
+    await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller, null, { timeout: 20000 });
+    await page.click('nav a[href="/new"]');
+    await page.click('a.card[href="/new/parking_permit"]');
+    await page.waitForSelector('#request-form');
+    await page.fill('#f-plate', 'GE123AB');
+    await page.check('input[name="f-zone"][value="A"]');
+    await page.fill('#f-start_date', '2026-12-15T09:00');
+    await page.click('#request-form button[type=submit]');
+    await page.waitForURL(/\/requests\/[a-z0-9]{15}(\?sent=1)?$/);
+    const id = new URL(page.url()).pathname.split('/').pop();
+    await page.click('#pay-link');
+    await waitFor(async () => (await page.$('#fee-qr')) !== null && (await page.$('#pay-notice')) !== null, { timeout: 45000, what: 'the pagoPA notice and QR' });
+    const notice = (await page.textContent('#pay-notice')).replace(/ /g, '');
+    assert.match(notice, /^3\d{17}$/, 'an 18-digit notice number');
+    assert.ok(await page.$('#pagopa-online'), 'the pay-online link');
+    assert.deepEqual(await axe(page), [], 'axe on the pagoPA Pay view');
+
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('#fee-qr', { timeout: 20000 });
+    assert.equal((await page.textContent('#pay-notice')).replace(/ /g, ''), notice);
+    assert.ok(await page.$eval('#fee-qr', (img) => img.complete && img.naturalWidth > 0), 'the notice QR renders offline');
+    await context.setOffline(false);
+
+    // pay at the fake PSP; its receipt reaches the server, which books it
+    await page.click('#pagopa-online');
+    await page.waitForURL(/\/pagopa\/pay\//);
+    await page.click('#paga');
+    await page.waitForSelector('#summary');
+    await page.goto(`${it.url}/requests/${id}/pay`);
+    await waitFor(async () => /Pagat/.test(await page.textContent('#fee-state').catch(() => '')), { timeout: 45000, what: 'fee state paid' });
+  } finally {
+    await bb.close();
+  }
 });
