@@ -66,7 +66,7 @@ func newAttempt(tx core.App, fee *core.Record, kind string, amount int64, ref st
 	a.Set("amount", amount)
 	a.Set("currency", fee.GetString("currency"))
 	a.Set("live_mode", live)
-	if err := tx.Save(a); err != nil {
+	if err := saveServer(tx, a); err != nil {
 		return nil, fmt.Errorf("new attempt of fee %s: %w", fee.Id, err)
 	}
 	return a, nil
@@ -145,7 +145,7 @@ func StartAttempt(ctx context.Context, app core.App, feeID, kind string) (*core.
 			r.Set("state", AttemptFailed)
 			r.Set("failure_code", "begin_failed")
 			r.Set("finished_at", time.Now().UTC())
-			return tx.Save(r)
+			return saveServer(tx, r)
 		})
 		return nil, "", fmt.Errorf("%s: %w", kind, err)
 	}
@@ -163,7 +163,7 @@ func StartAttempt(ctx context.Context, app core.App, feeID, kind string) (*core.
 		if !begun.ExpiresAt.IsZero() {
 			r.Set("expires_at", begun.ExpiresAt.UTC())
 		}
-		if err := tx.Save(r); err != nil {
+		if err := saveServer(tx, r); err != nil {
 			return fmt.Errorf("attempt %s redirected: %w", r.Id, err)
 		}
 		att = r
@@ -240,7 +240,7 @@ func applyObservation(tx core.App, attemptID string, obs *Observed) error {
 	if obs.Evidence != "" {
 		att.Set("evidence", obs.Evidence)
 	}
-	if err := tx.Save(att); err != nil {
+	if err := saveServer(tx, att); err != nil {
 		return fmt.Errorf("attempt %s → %s: %w", att.Id, to, err)
 	}
 	if attemptRank[to] < 2 {
@@ -308,7 +308,7 @@ func platformException(tx core.App, att, fee *core.Record, obs *Observed, exc st
 		att.Set("state", AttemptSucceeded)
 		att.Set("finished_at", time.Now().UTC())
 		att.Set("evidence", obs.Evidence)
-		if err := tx.Save(att); err != nil {
+		if err := saveServer(tx, att); err != nil {
 			return err
 		}
 	}

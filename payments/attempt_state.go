@@ -2,7 +2,11 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // Attempt states (docs/payments.md "Platforms"): created → redirected →
@@ -97,3 +101,23 @@ func (e *WebhookError) Error() string { return "webhook refused: " + e.Reason }
 type ParkError struct{ Reason string }
 
 func (e *ParkError) Error() string { return "parked: " + e.Reason }
+
+// saveServer saves an attempt or inbox event written by this package; the
+// guard refuses every other write (the records API has no create or update
+// rule; this also stops the dashboard from moving an attempt backwards).
+func saveServer(tx core.App, rec *core.Record) error {
+	rec.Set(ledgerWriteKey, true)
+	if err := tx.Save(rec); err != nil {
+		return fmt.Errorf("save %s %s: %w", rec.Collection().Name, rec.Id, err)
+	}
+	return nil
+}
+
+// guardPlatformWrite refuses writes to attempts and inbox events that do
+// not come from this package.
+func guardPlatformWrite(e *core.RecordEvent) error {
+	if ok, _ := e.Record.GetRaw(ledgerWriteKey).(bool); !ok {
+		return validation.Errors{"id": validation.NewError("validation_server_only", "Payment attempts and platform events are written by the server only.")}
+	}
+	return e.Next()
+}

@@ -602,3 +602,81 @@ func TestPlatformsRouteShowsModesWithoutSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestPlatformRecordsAccessMatrix(t *testing.T) {
+	pw := newPlatformWorld(t, "en", payments.KindGOVUKPay, false)
+	_, att, _ := pw.start(t)
+	pw.fakes.GOVUK.Complete(att.GetString("provider_ref"), "success")
+	if st, _ := pw.fakes.GOVUK.Send(pw.fakes.GOVUK.Event(att.GetString("provider_ref"), "CARD_PAYMENT_SUCCEEDED"), nil); st != 200 {
+		t.Fatal(st)
+	}
+	tokens := map[string]string{
+		"anon": "", "citizenA": testkit.Token(t, pw.CitizenA), "citizenB": testkit.Token(t, pw.CitizenB),
+		"clerkRegistry": testkit.Token(t, pw.ClerkRegistry), "clerkRoads": testkit.Token(t, pw.ClerkRoads),
+		"supervisor": testkit.Token(t, pw.Supervisor),
+	}
+	// who sees the attempt (the residence certificate is the registry's) and the inbox
+	want := map[string][2]int{ // attempts, events
+		"anon": {0, 0}, "citizenA": {1, 0}, "citizenB": {0, 0}, "clerkRegistry": {1, 0}, "clerkRoads": {0, 0}, "supervisor": {1, 1},
+	}
+	for who, tok := range tokens {
+		for i, coll := range []string{"payment_attempts", "payment_events"} {
+			req, _ := http.NewRequest(http.MethodGet, pw.api+"/api/collections/"+coll+"/records", nil)
+			if tok != "" {
+				req.Header.Set("Authorization", tok)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				Items []map[string]any `json:"items"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if len(out.Items) != want[who][i] {
+				t.Errorf("%s lists %d %s, want %d", who, len(out.Items), coll, want[who][i])
+			}
+			for _, it := range out.Items {
+				if _, ok := it["token"]; ok {
+					t.Errorf("%s sees an attempt's token", who)
+				}
+				if _, ok := it["body"]; ok {
+					t.Errorf("%s sees an event's body", who)
+				}
+			}
+		}
+	}
+}
+
+func TestPollerEndsAttemptNeverBegun(t *testing.T) {
+	pw := newPlatformWorld(t, "en", payments.KindGOVUKPay, false)
+	req := fileCertificate(t, pw.World, pw.CitizenA)
+	fee := feeOf(t, pw.App, req.Id)
+	// a crash between the attempt's commit and the platform call leaves it created, without a payment id
+	col, _ := pw.App.FindCollectionByNameOrId("payment_attempts")
+	att := core.NewRecord(col)
+	att.Load(map[string]any{"fee": fee.Id, "provider": "govukpay", "state": "created", "token": strings.Repeat("ab", 24), "currency": "GBP", "amount": fee.GetInt("amount")})
+	if err := pw.App.Save(att); err == nil {
+		t.Fatal("a write outside payments/ (the dashboard) created an attempt")
+	}
+	now := time.Now().UTC().Format("2006-01-02 15:04:05.000Z")
+	if _, err := pw.App.DB().NewQuery("INSERT INTO payment_attempts (id, fee, provider, state, token, currency, amount, created, updated) VALUES ('neverbegun00001', {:f}, 'govukpay', 'created', {:t}, 'GBP', {:a}, {:n}, {:n})").
+		Bind(dbx.Params{"f": fee.Id, "t": strings.Repeat("ab", 24), "a": fee.GetInt("amount"), "n": now}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	att, _ = pw.App.FindRecordById("payment_attempts", "neverbegun00001")
+	if _, err := payments.PollAttempts(pw.App, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s := pw.reload(t, att).GetString("state"); s != payments.AttemptCreated {
+		t.Fatalf("a fresh attempt ended: %s", s)
+	}
+	if _, err := payments.PollAttempts(pw.App, time.Now().Add(20*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	a := pw.reload(t, att)
+	if a.GetString("state") != payments.AttemptExpired || a.GetString("failure_code") != "never_begun" || pw.fakes.GOVUK.Count() != 0 {
+		t.Fatalf("attempt %s %s", a.GetString("state"), a.GetString("failure_code"))
+	}
+}

@@ -34,6 +34,7 @@ const (
 	HookIDPlatformWorker = "civicdeskPaymentsPlatformWorker"
 	HookIDPagoPAAttempt  = "civicdeskPaymentsPagoPAAttempt"
 	HookIDPagoPAPublish  = "civicdeskPaymentsPagoPAPublish"
+	HookIDPlatformGuard  = "civicdeskPaymentsPlatformGuard"
 )
 
 // JobPlatformPoll is the poller of abandoned platform payments.
@@ -66,6 +67,8 @@ func registerPlatforms(app core.App) {
 			return e.Next()
 		},
 	})
+	app.OnRecordCreate(collAttempts, collInbox).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDPlatformGuard, Func: guardPlatformWrite})
+	app.OnRecordUpdate(collAttempts, collInbox).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDPlatformGuard, Func: guardPlatformWrite})
 	// a pagoPA fee gets its attempt (the debt position to publish) in the fee's own transaction
 	app.OnRecordCreate(collFees).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDPagoPAAttempt, Func: func(e *core.RecordEvent) error {
 		if err := e.Next(); err != nil {
@@ -276,7 +279,7 @@ func handleRefundAttempt(e *core.RequestEvent) error {
 			return err // a retried refund: booked before
 		}
 		a.Set("refunded", a.GetInt("refunded")+int(amount))
-		if err := tx.Save(a); err != nil {
+		if err := saveServer(tx, a); err != nil {
 			return err
 		}
 		if booked > 0 {

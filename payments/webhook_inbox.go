@@ -87,7 +87,7 @@ func ReceiveWebhook(app core.App, kind string, r *http.Request) (stored int, err
 				rec.Set("reason", "unknown event type "+ev.Type)
 				app.Logger().Warn("payments: webhook event parked", "provider", kind, "event", ev.EventID, "reason", "unknown event type "+ev.Type)
 			}
-			if err := tx.Save(rec); err != nil {
+			if err := saveServer(tx, rec); err != nil {
 				return fmt.Errorf("store %s event %s: %w", kind, ev.EventID, err)
 			}
 			stored++
@@ -116,7 +116,7 @@ func markEvent(tx core.App, id, status, reason string) error {
 	}
 	rec.Set("reason", reason)
 	rec.Set("processed_at", time.Now().UTC())
-	return tx.Save(rec)
+	return saveServer(tx, rec)
 }
 
 // ProcessEvents applies the stored inbox events, oldest first, and reports
@@ -155,7 +155,7 @@ func ProcessEvents(ctx context.Context, app core.App) (processed, parked int, er
 				ev.Set("reason", "the platform did not answer: "+perr.Error())
 				parked++
 			}
-			if err := app.Save(ev); err != nil {
+			if err := saveServer(app, ev); err != nil {
 				return processed, parked, err
 			}
 		case done:
