@@ -81,6 +81,9 @@ type Platform interface {
 	Observe(ctx context.Context, attempt Attempt, ev ProviderEvent) (*Observed, error)
 	// RefundAttempt returns amount of a succeeded attempt through the API.
 	RefundAttempt(ctx context.Context, attempt Attempt, amount int64, key string) (*Observed, error)
+	// Cancel ends a payment still in progress at the platform (the fee was
+	// paid another way); an error means it may have finished meanwhile.
+	Cancel(ctx context.Context, attempt Attempt) error
 	// Handles reports whether the platform's event type is one civicdesk processes.
 	Handles(eventType string) bool
 	// Ack writes the platform's expected answer to a stored (or duplicate) event.

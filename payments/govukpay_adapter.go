@@ -245,6 +245,18 @@ func (g *govukPay) Observe(ctx context.Context, a Attempt, _ ProviderEvent) (*Ob
 	return g.Status(ctx, a)
 }
 
+// Cancel implements Platform: POST /v1/payments/{id}/cancel (204).
+func (g *govukPay) Cancel(ctx context.Context, a Attempt) error {
+	st, b, err := g.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(a.ProviderRef)+"/cancel", nil, "")
+	if err != nil {
+		return err
+	}
+	if st != http.StatusNoContent {
+		return govukFail("cancel", st, b)
+	}
+	return nil
+}
+
 // Handles implements Platform: the card payment events.
 func (g *govukPay) Handles(t string) bool {
 	switch t {

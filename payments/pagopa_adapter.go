@@ -297,6 +297,10 @@ func (p *pagoPA) Observe(_ context.Context, _ Attempt, ev ProviderEvent) (*Obser
 	return &Observed{Status: ObsSucceeded, Amount: amount, Currency: "EUR", Evidence: rt.Receipt.ReceiptID, At: at, Code: "OK"}, nil
 }
 
+// Cancel implements Platform: not used for pagoPA (the position stays;
+// docs/payments.md §12.10).
+func (p *pagoPA) Cancel(context.Context, Attempt) error { return nil }
+
 // Handles implements Platform.
 func (p *pagoPA) Handles(t string) bool { return t == "paSendRT" }
 

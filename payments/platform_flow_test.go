@@ -371,6 +371,8 @@ func TestOneLiveAttemptPerFee(t *testing.T) {
 func TestSecondPaymentGoesToExceptions(t *testing.T) {
 	pw := newPlatformWorld(t, "en", payments.KindGOVUKPay, false)
 	fee, att, _ := pw.start(t)
+	id := att.GetString("provider_ref")
+	pw.fakes.GOVUK.Complete(id, "success") // paid at GOV.UK Pay, not yet known here
 	// the citizen also paid by bank transfer, booked first
 	err := pw.App.RunInTransaction(func(tx core.App) error {
 		f, err := tx.FindRecordById("fees", fee.Id)
@@ -383,8 +385,6 @@ func TestSecondPaymentGoesToExceptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := att.GetString("provider_ref")
-	pw.fakes.GOVUK.Complete(id, "success")
 	if st, _ := pw.fakes.GOVUK.Send(pw.fakes.GOVUK.Event(id, "CARD_PAYMENT_SUCCEEDED"), nil); st != 200 {
 		t.Fatal(st)
 	}
@@ -678,5 +678,36 @@ func TestPollerEndsAttemptNeverBegun(t *testing.T) {
 	a := pw.reload(t, att)
 	if a.GetString("state") != payments.AttemptExpired || a.GetString("failure_code") != "never_begun" || pw.fakes.GOVUK.Count() != 0 {
 		t.Fatalf("attempt %s %s", a.GetString("state"), a.GetString("failure_code"))
+	}
+}
+
+func TestCardPaymentCancelledWhenFeePaidOtherwise(t *testing.T) {
+	pw := newPlatformWorld(t, "en", payments.KindGOVUKPay, false)
+	fee, att, _ := pw.start(t)
+	err := pw.App.RunInTransaction(func(tx core.App) error {
+		f, err := tx.FindRecordById("fees", fee.Id)
+		if err != nil {
+			return err
+		}
+		_, err = payments.Book(tx, f, payments.Entry{Kind: payments.LedgerCredit, Amount: int64(f.GetInt("amount")), Currency: "GBP", SourceKey: "bank:test-2", Source: "statement", Method: "uk_fps"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := payments.PollAttempts(pw.App, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a := pw.reload(t, att)
+	if a.GetString("state") != payments.AttemptCancelled || a.GetString("failure_code") != "P0040" {
+		t.Fatalf("attempt %s %s", a.GetString("state"), a.GetString("failure_code"))
+	}
+	// the citizen can no longer pay it at GOV.UK Pay: no second payment, no exception
+	pw.fakes.GOVUK.Complete(att.GetString("provider_ref"), "success")
+	if _, err := payments.PollAttempts(pw.App, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if pw.ledgerCredits(t, fee) != 1 || count(t, pw.App, "SELECT COUNT(*) FROM bank_entries", nil) != 0 || pw.reload(t, fee).GetString("state") != payments.StatePaid {
+		t.Fatal("a cancelled card payment changed the ledger")
 	}
 }

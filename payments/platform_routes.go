@@ -30,11 +30,12 @@ const (
 
 // Hook ids of the platforms.
 const (
-	HookIDPlatformRoutes = "civicdeskPaymentsPlatformRoutes"
-	HookIDPlatformWorker = "civicdeskPaymentsPlatformWorker"
-	HookIDPagoPAAttempt  = "civicdeskPaymentsPagoPAAttempt"
-	HookIDPagoPAPublish  = "civicdeskPaymentsPagoPAPublish"
-	HookIDPlatformGuard  = "civicdeskPaymentsPlatformGuard"
+	HookIDPlatformRoutes  = "civicdeskPaymentsPlatformRoutes"
+	HookIDPlatformWorker  = "civicdeskPaymentsPlatformWorker"
+	HookIDPagoPAAttempt   = "civicdeskPaymentsPagoPAAttempt"
+	HookIDPagoPAPublish   = "civicdeskPaymentsPagoPAPublish"
+	HookIDPlatformGuard   = "civicdeskPaymentsPlatformGuard"
+	HookIDPlatformSettled = "civicdeskPaymentsPlatformSettled"
 )
 
 // JobPlatformPoll is the poller of abandoned platform payments.
@@ -79,6 +80,12 @@ func registerPlatforms(app core.App) {
 		}
 		_, err := newAttempt(e.App, e.Record, KindPagoPA, int64(e.Record.GetInt("amount")), e.Record.GetString("reference"), PlatformsOf(e.App).Mode(KindPagoPA) == ModeLive)
 		return err
+	}})
+	app.OnRecordAfterUpdateSuccess(collFees).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDPlatformSettled, Func: func(e *core.RecordEvent) error {
+		if !IsOpen(e.Record.GetString("state")) {
+			wakeWorker(e.App) // a card payment still in progress is cancelled, after the commit
+		}
+		return e.Next()
 	}})
 	app.OnRecordAfterCreateSuccess(collFees).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDPagoPAPublish, Func: func(e *core.RecordEvent) error {
 		if e.Record.GetString("rail") == KindPagoPA {
@@ -353,7 +360,54 @@ func PollAttempts(app core.App, now time.Time) (jobs.Report, error) {
 		}
 		rep[obs.Status]++
 	}
+	c, err := cancelOrphans(ctx, app)
+	rep["cancelled_settled"] = int64(c)
+	if err != nil {
+		return rep, err
+	}
 	n, err := publishPositions(ctx, app)
 	rep["published"] = int64(n)
 	return rep, err
+}
+
+// cancelOrphans ends card payments still in progress for fees that are no
+// longer open (paid by transfer or at the counter, waived), so the citizen
+// cannot pay twice; the platform's answer is then applied as usual — if the
+// citizen paid meanwhile, that payment goes to the exceptions for a refund.
+func cancelOrphans(ctx context.Context, app core.App) (int, error) {
+	var ids []string
+	err := app.DB().NewQuery("SELECT a.[[id]] FROM [[payment_attempts]] a JOIN [[fees]] f ON f.[[id]] = a.[[fee]] " +
+		"WHERE a.[[state]] IN ('created', 'redirected') AND a.[[provider]] IN ('govukpay', 'stripe') AND a.[[provider_ref]] != '' " +
+		"AND f.[[state]] NOT IN ('due', 'pending') LIMIT 100").Column(&ids)
+	if err != nil {
+		return 0, fmt.Errorf("attempts of settled fees: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		att, err := app.FindRecordById(collAttempts, id)
+		if err != nil {
+			continue
+		}
+		p, err := platform(app, att.GetString("provider"))
+		if err != nil {
+			continue
+		}
+		a := attemptOf(att, PlatformsOf(app).PublicURL)
+		if err := p.Cancel(ctx, a); err != nil {
+			app.Logger().Warn("payments: cancel of a settled fee's payment refused", "attempt", id, "error", err.Error())
+		}
+		obs, err := p.Status(ctx, a)
+		if err != nil {
+			continue
+		}
+		if err := ApplyObservation(app, id, obs, ""); err != nil {
+			var pe *ParkError
+			if !errors.As(err, &pe) {
+				return n, err
+			}
+			continue
+		}
+		n++
+	}
+	return n, nil
 }

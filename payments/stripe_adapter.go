@@ -256,6 +256,18 @@ func (s *stripe) Observe(ctx context.Context, a Attempt, ev ProviderEvent) (*Obs
 	return o, nil
 }
 
+// Cancel implements Platform: POST /v1/checkout/sessions/{id}/expire.
+func (s *stripe) Cancel(ctx context.Context, a Attempt) error {
+	st, b, err := s.do(ctx, http.MethodPost, "/v1/checkout/sessions/"+url.PathEscape(a.ProviderRef)+"/expire", url.Values{}, "")
+	if err != nil {
+		return err
+	}
+	if st != http.StatusOK {
+		return stripeFail("expire session", st, b)
+	}
+	return nil
+}
+
 // Handles implements Platform.
 func (s *stripe) Handles(t string) bool {
 	switch t {

@@ -231,6 +231,9 @@ func startWorker(app core.App, interval time.Duration) {
 			if _, _, err := ProcessEvents(ctx, app); err != nil && !strings.Contains(err.Error(), "database is closed") {
 				app.Logger().Error("payments: inbox worker", "error", err.Error())
 			}
+			if _, err := cancelOrphans(ctx, app); err != nil {
+				app.Logger().Error("payments: cancel attempts of settled fees", "error", err.Error())
+			}
 			if _, err := publishPositions(ctx, app); err != nil {
 				app.Logger().Error("payments: pagoPA positions", "error", err.Error())
 			}

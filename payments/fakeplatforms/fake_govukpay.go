@@ -282,6 +282,9 @@ func (g *GOVUKPay) Send(body []byte, secret *string) (int, error) {
 func (g *GOVUKPay) Complete(id, outcome string) string {
 	defer g.lock()()
 	p := g.payments[id]
+	if g.finished(p) {
+		return p.ReturnURL // a finished payment cannot change (cancelled, expired)
+	}
 	switch outcome {
 	case "success":
 		p.Status, p.Code = "success", ""

@@ -100,6 +100,19 @@ func (s *Stripe) serve(w http.ResponseWriter, r *http.Request, path string) {
 		}
 		b, _ := json.Marshal(s.object(cs))
 		writeJSON(w, http.StatusOK, b)
+	case r.Method == http.MethodPost && strings.HasPrefix(path, "/v1/checkout/sessions/") && strings.HasSuffix(path, "/expire"):
+		cs, ok := s.sessions[strings.TrimSuffix(strings.TrimPrefix(path, "/v1/checkout/sessions/"), "/expire")]
+		if !ok {
+			stripeError(w, http.StatusNotFound, "invalid_request_error", "No such checkout.session")
+			return
+		}
+		if cs.Status != "open" {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", "Only Checkout Sessions with a status in [\"open\"] can be expired.")
+			return
+		}
+		cs.Status = "expired"
+		b, _ := json.Marshal(s.object(cs))
+		writeJSON(w, http.StatusOK, b)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/checkout/sessions/"):
 		cs, ok := s.sessions[strings.TrimPrefix(path, "/v1/checkout/sessions/")]
 		if !ok {
