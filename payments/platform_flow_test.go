@@ -711,3 +711,21 @@ func TestCardPaymentCancelledWhenFeePaidOtherwise(t *testing.T) {
 		t.Fatal("a cancelled card payment changed the ledger")
 	}
 }
+
+func TestStripeSessionExpiredWhenFeeWaived(t *testing.T) {
+	pw := newPlatformWorld(t, "it", payments.KindStripe, false)
+	fee, att, _ := pw.start(t)
+	st, out := pw.post(t, "/api/payments/fees/"+fee.Id+"/waive", testkit.Token(t, pw.Supervisor), `{"reason":"hardship"}`)
+	if st != 200 {
+		t.Fatalf("waive: %d %v", st, out)
+	}
+	if _, err := payments.PollAttempts(pw.App, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s := pw.reload(t, att).GetString("state"); s != payments.AttemptExpired {
+		t.Fatalf("attempt %s, want expired at Stripe", s)
+	}
+	if s := pw.reload(t, fee).GetString("state"); s != payments.StateWaived {
+		t.Fatalf("fee %s", s)
+	}
+}
