@@ -15,10 +15,24 @@ build: web-vendor
 web-vendor:
 	./scripts/vendor-web.sh
 
-# the demo city: build, seed (idempotent) and serve
+# the demo city: build, seed (idempotent) and serve, with the payment
+# platforms' local fakes beside it (docs/payments.md "Platforms"): the it
+# profile takes its fees through pagoPA, the en profile offers GOV.UK Pay
+# cards; the keys below are test-mode values the fakes accept, not secrets
+PAY_PROFILE := $(or $(CIVICDESK_PAYMENTS),it)
+FAKES ?= 127.0.0.1:8091
+FAKE_ENV = CIVICDESK_GOVUKPAY_URL=http://$(FAKES)/govukpay CIVICDESK_GOVUKPAY_API_KEY=api_test_demo \
+	CIVICDESK_GOVUKPAY_WEBHOOK_SECRETS=demo-govukpay-webhook-secret \
+	CIVICDESK_STRIPE_URL=http://$(FAKES)/stripe CIVICDESK_STRIPE_SECRET_KEY=sk_test_demo CIVICDESK_STRIPE_WEBHOOK_SECRETS=whsec_demo \
+	CIVICDESK_PAGOPA_GPD_URL=http://$(FAKES)/pagopa CIVICDESK_PAGOPA_API_KEY=demo-gpd-key \
+	CIVICDESK_PAGOPA_RECEIPT_TOKEN=demo-pagopa-receipt-token CIVICDESK_PAGOPA_CHECKOUT_URL='http://$(FAKES)/pagopa/pay/{notice}'
+PROFILE_ENV_it = CIVICDESK_PAYMENT_RAIL=pagopa CIVICDESK_PAYMENT_SCHEME=iuv
+PROFILE_ENV_en = CIVICDESK_CARD_PLATFORM=govukpay
 run: build
-	$(BIN) demo --dir $(DATA)
-	$(BIN) serve --http $(HTTP) --dir $(DATA)
+	$(FAKE_ENV) $(PROFILE_ENV_$(PAY_PROFILE)) $(BIN) demo --dir $(DATA)
+	$(FAKE_ENV) $(BIN) payments fake-platforms --http $(FAKES) --server http://$(HTTP) --dir $(DATA) & fakes=$$!; \
+	trap "kill $$fakes" EXIT INT TERM; \
+	$(FAKE_ENV) $(PROFILE_ENV_$(PAY_PROFILE)) $(BIN) serve --http $(HTTP) --dir $(DATA)
 
 demo: build
 	$(BIN) demo --dir $(DATA)

@@ -34,6 +34,9 @@ type Rail struct {
 	Bankgiro string
 	// SortCode and AccountNumber are the UK account (ukbank).
 	SortCode, AccountNumber string
+	// FiscalCode (11 digits) and Segregation (2 digits) identify the creditor
+	// body and its IUV generation point at pagoPA (pagopa).
+	FiscalCode, Segregation string
 }
 
 // PaymentConfig is the city's cashless-fee configuration.
@@ -67,7 +70,8 @@ var PaymentProfiles = map[string]PaymentConfig{
 	// Italy: a public body must take payments through pagoPA (issue 15 adds
 	// the adapter); the demo shows the SEPA rail so the flow can be tried.
 	"it": {Profile: "it", DueDays: 30, Rails: map[string]Rail{
-		"EUR": {Kind: RailSEPAQR, Creditor: "Comune di Genova", IBAN: "IT60X0542811101000000123456", BIC: "BPMOIT22XXX", Scheme: "rf"},
+		"EUR": {Kind: RailSEPAQR, Creditor: "Comune di Genova", IBAN: "IT60X0542811101000000123456", BIC: "BPMOIT22XXX", Scheme: "rf",
+			FiscalCode: "00856930102", Segregation: "01"},
 	}},
 	"et": {Profile: "et", DueDays: 30, Rails: map[string]Rail{
 		"EUR": {Kind: RailSEPAQR, Creditor: "Tartu Linnavalitsus", IBAN: "EE382200221020145685", BIC: "HABAEE2X", Scheme: "ee731"},
@@ -131,6 +135,8 @@ func paymentsFromLookup(lookup func(string) (string, bool)) (PaymentConfig, erro
 	set("CIVICDESK_PAYMENT_BANKGIRO", &r.Bankgiro)
 	set("CIVICDESK_PAYMENT_SORT_CODE", &r.SortCode)
 	set("CIVICDESK_PAYMENT_ACCOUNT", &r.AccountNumber)
+	set("CIVICDESK_PAYMENT_FISCAL_CODE", &r.FiscalCode)
+	set("CIVICDESK_PAYMENT_SEGREGATION_CODE", &r.Segregation)
 	if r.Kind != "" {
 		p.Rails[cur] = r
 	}

@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -122,8 +123,16 @@ func ValidateRail(currency string, r city.Rail) error {
 	if _, err := CreateReference(r.Scheme, "2026000001"); err != nil {
 		return fmt.Errorf("%s rail: %w", currency, err)
 	}
-	// a sample instruction exercises every field's rules
-	if _, err := BuildInstruction(r, 100, currency, sampleReference(r.Scheme), time.Now().AddDate(0, 0, 30), time.UTC); err != nil {
+	// a sample instruction exercises every field's rules (a platform's own Begin)
+	prov, err := ProviderFor(r)
+	if err != nil {
+		return fmt.Errorf("%s rail: %w", currency, err)
+	}
+	if !prov.Caps().OfflineInstruction {
+		return fmt.Errorf("%s rail: %s cannot be a fee's rail (it has no offline instruction)", currency, r.Kind)
+	}
+	sample := FeeInfo{Reference: sampleReference(r.Scheme), Currency: currency, Amount: 100, DueAt: time.Now().AddDate(0, 0, 30), Location: time.UTC}
+	if _, err := prov.Begin(context.Background(), sample, Attempt{ID: sample.Reference}); err != nil {
 		return fmt.Errorf("%s rail: %w", currency, err)
 	}
 	return nil

@@ -493,7 +493,7 @@ func CreateFee(txApp core.App, req *core.Record, amount int64, currency string, 
 	fee.Set("department", req.GetString("department"))
 	fee.Set("amount", amount)
 	fee.Set("currency", currency)
-	fee.Set("reference", ref)
+	fee.Set("reference", in.Reference) // a platform may derive its own (pagoPA: the IUV)
 	fee.Set("scheme", rail.Scheme)
 	fee.Set("rail", rail.Kind)
 	fee.Set("state", StateDue)

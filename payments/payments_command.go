@@ -42,7 +42,7 @@ func Command(app core.App) *cobra.Command {
 		},
 	}
 	imp.Flags().BoolVar(&verbose, "lines", false, "print the outcome of every line")
-	root.AddCommand(imp)
+	root.AddCommand(imp, fakePlatformsCommand())
 	return root
 }
 

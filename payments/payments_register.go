@@ -82,6 +82,7 @@ func Register(app core.App, rootCmd *cobra.Command) {
 
 	jobs.AddJob(app, jobs.Job{Name: JobExpiry, Spec: "5 * * * *", Run: ExpireFees})
 	jobs.AddJob(app, jobs.Job{Name: JobNotices, Spec: "* * * * *", Run: noticesJob})
+	registerPlatforms(app)
 
 	if rootCmd != nil {
 		rootCmd.AddCommand(Command(app))

@@ -64,6 +64,9 @@ type Attempt struct {
 	FeeID string
 	// ProviderRef is the provider's id of the attempt, once begun.
 	ProviderRef string
+	// ReturnURL is where the platform sends the citizen back: it carries only
+	// the attempt's opaque token, never an id or an outcome.
+	ReturnURL string
 }
 
 // Begun is the result of Begin: an instruction (bank rails, pagoPA notice)
@@ -84,11 +87,19 @@ type Observed struct {
 	// Evidence is the provider's id of the proof (receipt id, payment id).
 	Evidence string
 	At       time.Time
+	// Code is the provider's failure or state code (GOV.UK Pay P0020, a pagoPA outcome).
+	Code string
+	// NextURL is a fresh payment page for a payment still in progress (GOV.UK
+	// Pay's next_url is single-use; a resumed attempt needs a new one).
+	NextURL string
 }
 
 // ProviderEvent is one verified notification; (Provider, EventID) is unique.
 type ProviderEvent struct {
 	Provider, EventID, ProviderRef string
+	// Type is the provider's event type; Raw the verified event as received.
+	Type string
+	Raw  []byte
 }
 
 // Errors of providers that cannot do something by design.

@@ -13,6 +13,7 @@ const (
 	SchemeOCR      = "ocr"      // Swedish Bankgiro OCR, Luhn with a length digit
 	SchemeOCRPlain = "ocrplain" // Bankgiro OCR, Luhn without a length digit
 	SchemeText     = "text"     // a plain text reference (UK Faster Payments, HU message line)
+	SchemeIUV      = "iuv"      // pagoPA IUV: the 13-digit base here, the full 17 digits from the pagopa provider
 )
 
 // ErrBadCheckDigit is wrapped by every reference error caused by a wrong check digit.
@@ -243,6 +244,8 @@ func ValidateReference(scheme, ref string) (string, error) {
 			return "", fmt.Errorf("text reference %q: want 1-18 characters on one line, without ';'", ref)
 		}
 		return ref, nil
+	case SchemeIUV:
+		return IUVValidate(ref)
 	}
 	return "", fmt.Errorf("unknown reference scheme %q", scheme)
 }
@@ -260,6 +263,8 @@ func CreateReference(scheme, base string) (string, error) {
 		return OCRCreate(base, false)
 	case SchemeText:
 		return ValidateReference(SchemeText, "CD"+base)
+	case SchemeIUV:
+		return IUVBase(base)
 	}
 	return "", fmt.Errorf("unknown reference scheme %q", scheme)
 }

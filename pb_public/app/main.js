@@ -18,6 +18,7 @@ const detailView = view('requests', 'detailView');
 const receiptsView = view('receipts', 'receiptsView');
 const settingsView = view('settings', 'settingsView');
 const payView = view('pay', 'payView'); // payments
+const payReturnView = view('paycard', 'returnView'); // payment platforms
 // consultations (issue 16)
 const consultationsView = view('consultations', 'consultationsView');
 const consultationView = view('consultations', 'consultationView');
@@ -39,6 +40,7 @@ const ROUTES = [
   [/^\/requests\/?$/, listView, { live: true }],
   [/^\/requests\/([^/]+)\/?$/, (m) => detailView(decodeURIComponent(m[1])), { live: true }],
   [/^\/requests\/([^/]+)\/pay\/?$/, (m) => payView(decodeURIComponent(m[1])), { live: true }], // payments
+  [/^\/payments\/return\/([a-f0-9]{48})\/?$/, (m) => payReturnView(m[1]), { public: true }], // payment platforms
   [/^\/receipts\/?$/, receiptsView, { live: true }],
   [/^\/settings\/?$/, settingsView],
   [/^\/consultations\/?$/, consultationsView, { live: true }],

@@ -6,6 +6,7 @@ import { h, announce } from '../dom.js';
 import { t, fmtDate, fmtMoney } from '../i18n.js';
 import { get, getAll } from '../db.js';
 import { serviceName, serviceOf } from './requests.js';
+import { cardSection, pagopaSection } from './paycard.js';
 
 let urls = [];
 
@@ -58,6 +59,8 @@ export async function payView(id) {
   if (fee.state === 'expired') section.append(h('p', { class: 'note warn' }, t('pay.expiredNote')));
   if (fee.state === 'pending') section.append(h('p', { class: 'note' }, t('pay.pendingNote')));
 
+  const card = await cardSection(fee); // a platform's pay button, where the city has one
+  if (card) section.append(card);
   // the payment code: the cached PNG; its text alternative is the list below
   if (ins.qr) {
     const qr = await get('qr', `fee:${fee.id}:${fee.updated || ''}`);
@@ -70,6 +73,10 @@ export async function payView(id) {
     } else {
       section.append(h('p', { class: 'note warn', id: 'qr-offline' }, t('pay.qrOffline')));
     }
+  }
+  if (ins.rail === 'pagopa') {
+    section.append(await pagopaSection(fee, ins));
+    return section;
   }
   const line = (key, label, value, copy) => value ? [h('dt', {}, label), h('dd', {}, h('span', { id: `pay-${key}`, class: 'copyable' }, value), copy ? [' ', copyButton(key, copy, label)] : null)] : null;
   section.append(h('h2', {}, t('pay.byTransfer')),
