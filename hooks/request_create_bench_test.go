@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"civicdesk/hooks"
+	"civicdesk/receipts"
 	"civicdesk/testkit"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -60,7 +61,9 @@ func cpuTime() int64 {
 
 // BenchmarkSaveCost splits a request's cost on the data layer (no HTTP): a plain
 // record, the bare requests record with the workflow hook unbound, one event
-// row, and a request through the full workflow with every listener.
+// row saved through app.Save, one receipt as the workflow issues it, and a
+// request through the full workflow with every listener. BenchmarkRawRow
+// (package rawinsert) has the cost of a server row written without Save.
 //
 //	go test -run '^$' -bench BenchmarkSaveCost -benchtime 2s ./hooks/
 func BenchmarkSaveCost(b *testing.B) {
@@ -94,6 +97,17 @@ func BenchmarkSaveCost(b *testing.B) {
 	b.Run("event_row", func(b *testing.B) {
 		measure(b, func(b *testing.B) {
 			save(b, events, map[string]any{"request": parent.Id, "type": "created", "public": true})
+		})
+	})
+	// a receipt as the workflow issues it: signing and the row, in a transaction
+	b.Run("receipt_issue", func(b *testing.B) {
+		measure(b, func(b *testing.B) {
+			if err := w.App.RunInTransaction(func(tx core.App) error {
+				_, err := receipts.Of(w.App).Issue(tx, parent, receipts.KindReceived)
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
 		})
 	})
 	b.Run("request_full_workflow", func(b *testing.B) { measure(b, func(b *testing.B) { w.NewRequest(b, w.CitizenA) }) })

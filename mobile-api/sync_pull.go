@@ -41,10 +41,10 @@ type PullRequest struct {
 
 // change is one entry of a pull response.
 type change struct {
-	Collection string         `json:"collection"`
-	ID         string         `json:"id"`
-	Op         string         `json:"op"`
-	Data       map[string]any `json:"data,omitempty"`
+	Collection string `json:"collection"`
+	ID         string `json:"id"`
+	Op         string `json:"op"`
+	Data       any    `json:"data,omitempty"`
 }
 
 // pullResponse is the body of a pull.
@@ -128,6 +128,9 @@ func handlePull(e *core.RequestEvent) error {
 // cursor never runs ahead of what was read and lastMutationID never shows a
 // mutation whose effects are missing.
 func Pull(app core.App, citizenID string, req *PullRequest) (*pullResponse, error) {
+	if resp, ok, err := pullUpToDate(app, citizenID, req); err != nil || ok {
+		return resp, err
+	}
 	db, ok := app.ConcurrentDB().(*dbx.DB)
 	if !ok {
 		return nil, errors.New("pull: concurrent db is not a *dbx.DB")

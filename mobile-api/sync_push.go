@@ -370,8 +370,8 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs, s
 		if err != nil {
 			return err
 		}
-		serviceID, services[a.Service] = svc.Id, svc.Id
-		kept = keptNumber(tx, actor.ID, svc, a.Receipt)
+		serviceID, services[a.Service] = svc.ID, svc.ID
+		kept = keptNumber(tx, actor.ID, svc.Code, a.Receipt)
 	}
 	col, err := tx.FindCachedCollectionByNameOrId("requests")
 	if err != nil {
@@ -413,12 +413,18 @@ func applyCreate(tx core.App, actor workflow.Actor, m Mutation, a *createArgs, s
 	return attachReady(tx, saved, actor, a.Attachments)
 }
 
+// serviceRef is what a push needs of a service: its id and code.
+type serviceRef struct {
+	ID   string `db:"id"`
+	Code string `db:"code"`
+}
+
 // findService accepts a service code (what the catalogue shows) or its id.
-func findService(tx core.App, codeOrID string) (*core.Record, error) {
-	svc, err := tx.FindFirstRecordByData("services", "code", codeOrID)
-	if errors.Is(err, sql.ErrNoRows) {
-		svc, err = tx.FindRecordById("services", codeOrID)
-	}
+// A narrow read: the service record also carries large localized texts.
+func findService(tx core.App, codeOrID string) (*serviceRef, error) {
+	svc := &serviceRef{}
+	err := tx.DB().NewQuery("SELECT [[id]], COALESCE([[code]], '') AS [[code]] FROM [[services]] WHERE [[code]] = {:v} OR [[id]] = {:v} ORDER BY ([[code]] = {:v}) DESC LIMIT 1").
+		Bind(dbx.Params{"v": codeOrID}).One(svc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, reject("validation_failed", "service", "No such service.")
 	}

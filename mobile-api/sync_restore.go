@@ -16,7 +16,7 @@ const maxReceiptArg = 1024
 // restored ("" when it proves nothing): the signature must verify with this
 // server's keys, the holder must be the citizen and the service the request's.
 // The create hook then reinstates the number if no other request holds it.
-func keptNumber(tx core.App, citizenID string, service *core.Record, code string) string {
+func keptNumber(tx core.App, citizenID, serviceCode, code string) string {
 	if code == "" {
 		return ""
 	}
@@ -31,7 +31,7 @@ func keptNumber(tx core.App, citizenID string, service *core.Record, code string
 		return ""
 	}
 	c := v.Claims
-	if c.Kind() != receipts.KindReceived || c.Service != service.GetString("code") || !bytes.Equal(c.Holder, set.HolderTag(citizenID)) {
+	if c.Kind() != receipts.KindReceived || c.Service != serviceCode || !bytes.Equal(c.Holder, set.HolderTag(citizenID)) {
 		tx.Logger().Warn("civicdesk: a re-pushed request's receipt is not its own; it gets a new number", "number", c.Number)
 		return ""
 	}

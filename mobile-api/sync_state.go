@@ -1,8 +1,10 @@
 package mobileapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -15,33 +17,37 @@ const thumbSize = "320x240"
 // loadStates returns the current state, as sent to the app, of every record in
 // ids that the citizen may see, keyed "collection/id". A record missing from
 // the result is gone or out of the citizen's view: the pull sends `del`.
-func (r *reader) loadStates(ids map[string][]string) (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
+//
+// Requests, events and receipts are read into typed rows with the columns
+// the app gets (a few queries per page, no record loads: the shapes are
+// written once, by the JSON encoder); fees, which are few, as records.
+func (r *reader) loadStates(ids map[string][]string) (map[string]any, error) {
+	out := map[string]any{}
 	if reqIDs := ids["requests"]; len(reqIDs) > 0 {
-		recs, err := r.records("requests", "SELECT [[requests]].* FROM [[requests]] WHERE [[citizen]] = {:c} AND [[id]] IN ("+placeholders(len(reqIDs))+")", reqIDs)
-		if err != nil {
-			return nil, err
+		var rows []*requestRow
+		if err := r.rows("SELECT "+requestColumns+" FROM [[requests]] WHERE [[citizen]] = {:c} AND [[id]] IN ("+placeholders(len(reqIDs))+")", reqIDs, &rows); err != nil {
+			return nil, fmt.Errorf("load requests: %w", err)
 		}
-		if err := r.exportRequests(recs, out); err != nil {
+		if err := r.exportRequests(rows, out); err != nil {
 			return nil, err
 		}
 	}
 	if evIDs := ids["request_events"]; len(evIDs) > 0 {
-		recs, err := r.records("request_events", "SELECT e.* FROM [[request_events]] e JOIN [[requests]] r ON [[r.id]] = [[e.request]] WHERE [[r.citizen]] = {:c} AND [[e.public]] = TRUE AND [[e.id]] IN ("+placeholders(len(evIDs))+")", evIDs)
-		if err != nil {
-			return nil, err
+		var rows []*eventRow
+		if err := r.rows("SELECT "+eventColumns+" FROM [[request_events]] e JOIN [[requests]] r ON [[r.id]] = [[e.request]] WHERE [[r.citizen]] = {:c} AND [[e.public]] = TRUE AND [[e.id]] IN ("+placeholders(len(evIDs))+")", evIDs, &rows); err != nil {
+			return nil, fmt.Errorf("load request_events: %w", err)
 		}
-		for _, ev := range recs {
-			out["request_events/"+ev.Id] = exportEvent(ev, r.citizen)
+		for _, ev := range rows {
+			out["request_events/"+ev.ID] = ev.export(r.citizen)
 		}
 	}
 	if rcIDs := ids["receipts"]; len(rcIDs) > 0 {
-		recs, err := r.records("receipts", "SELECT x.* FROM [[receipts]] x JOIN [[requests]] r ON [[r.id]] = [[x.request]] WHERE [[r.citizen]] = {:c} AND [[x.id]] IN ("+placeholders(len(rcIDs))+")", rcIDs)
-		if err != nil {
-			return nil, err
+		var rows []*receiptRow
+		if err := r.rows("SELECT "+receiptColumns+" FROM [[receipts]] x JOIN [[requests]] r ON [[r.id]] = [[x.request]] WHERE [[r.citizen]] = {:c} AND [[x.id]] IN ("+placeholders(len(rcIDs))+")", rcIDs, &rows); err != nil {
+			return nil, fmt.Errorf("load receipts: %w", err)
 		}
-		for _, rc := range recs {
-			out["receipts/"+rc.Id] = exportReceipt(rc)
+		for _, rc := range rows {
+			out["receipts/"+rc.ID] = rc.export()
 		}
 	}
 	if feeIDs := ids["fees"]; len(feeIDs) > 0 {
@@ -54,6 +60,15 @@ func (r *reader) loadStates(ids map[string][]string) (map[string]map[string]any,
 		}
 	}
 	return out, nil
+}
+
+// rows runs q (with {:c} = citizen and {:pN} = ids) in the snapshot into dst.
+func (r *reader) rows(q string, ids []string, dst any) error {
+	params := dbx.Params{"c": r.citizen}
+	for i, id := range ids {
+		params["p"+strconv.Itoa(i)] = id
+	}
+	return r.db.NewQuery(q).Bind(params).All(dst)
 }
 
 // exportFee shapes a fee for the app: amount, state and the payment
@@ -132,31 +147,25 @@ func (r *reader) records(collection, q string, ids []string) ([]*core.Record, er
 
 // exportRequests shapes requests for the app, with their receipts, photos and
 // the state of their uploads. Staff-only fields (assignee, contact) stay out.
-func (r *reader) exportRequests(recs []*core.Record, out map[string]map[string]any) error {
-	if len(recs) == 0 {
+func (r *reader) exportRequests(rows []*requestRow, out map[string]any) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	ids := make([]string, len(recs))
-	for i, rec := range recs {
-		ids[i] = rec.Id
+	ids := make([]string, len(rows))
+	for i, rq := range rows {
+		ids[i] = rq.ID
 	}
-	receipts, err := r.records("receipts", "SELECT x.* FROM [[receipts]] x WHERE x.[[request]] IN ("+placeholders(len(ids))+") ORDER BY x.[[issued_at]], x.[[id]]", ids)
-	if err != nil {
-		return err
+	var receipts []*receiptRow
+	if err := r.rows("SELECT "+receiptColumns+" FROM [[receipts]] x WHERE x.[[request]] IN ("+placeholders(len(ids))+") ORDER BY x.[[issued_at]], x.[[id]]", ids, &receipts); err != nil {
+		return fmt.Errorf("load receipts: %w", err)
 	}
-	byRequest := map[string][]map[string]any{}
+	byRequest := map[string][]receiptState{}
 	for _, rc := range receipts {
-		byRequest[rc.GetString("request")] = append(byRequest[rc.GetString("request")], exportReceipt(rc))
+		byRequest[rc.Request] = append(byRequest[rc.Request], rc.export())
 	}
 
-	params := dbx.Params{"c": r.citizen}
-	for i, id := range ids {
-		params[fmt.Sprintf("p%d", i)] = id
-	}
 	var uploads []*uploadRow
-	err = r.db.NewQuery("SELECT * FROM [[sync_uploads]] WHERE [[citizen]] = {:c} AND [[request_id]] IN (" + placeholders(len(ids)) + ") ORDER BY [[created]], [[attachment_id]]").
-		Bind(params).All(&uploads)
-	if err != nil {
+	if err := r.rows("SELECT * FROM [[sync_uploads]] WHERE [[citizen]] = {:c} AND [[request_id]] IN ("+placeholders(len(ids))+") ORDER BY [[created]], [[attachment_id]]", ids, &uploads); err != nil {
 		return fmt.Errorf("load uploads: %w", err)
 	}
 	uploadsByRequest := map[string][]*uploadRow{}
@@ -168,88 +177,203 @@ func (r *reader) exportRequests(recs []*core.Record, out map[string]map[string]a
 		ID   string `db:"id"`
 		Code string `db:"code"`
 	}
-	if err := r.db.NewQuery("SELECT [[id]], [[code]] FROM [[services]]").All(&services); err != nil {
+	if err := r.db.NewQuery("SELECT [[id]], COALESCE([[code]], '') AS [[code]] FROM [[services]]").All(&services); err != nil {
 		return fmt.Errorf("load service codes: %w", err)
 	}
-	codes := map[string]string{}
+	codes := make(map[string]string, len(services))
 	for _, s := range services {
 		codes[s.ID] = s.Code
 	}
 
-	for _, rec := range recs {
-		photos := []map[string]string{}
-		for _, name := range rec.GetStringSlice("photos") {
-			u := "/api/files/requests/" + url.PathEscape(rec.Id) + "/" + url.PathEscape(name)
-			photos = append(photos, map[string]string{"name": name, "url": u, "thumb": u + "?thumb=" + thumbSize})
+	for _, rq := range rows {
+		st := &requestState{
+			ID: rq.ID, Number: rq.Number, Service: rq.Service, ServiceCode: codes[rq.Service],
+			Status: rq.Status, StatusNote: rq.StatusNote, Answers: jsonOrNull(rq.Answers), Description: rq.Description,
+			Address: rq.Address, Photos: []photoState{}, Attachments: uploadsByRequest[rq.ID],
+			Department: rq.Department, Priority: rq.Priority, Fee: int(rq.Fee), Currency: rq.Currency,
+			PaidAt: dateString(rq.PaidAt), ReportedAt: dateString(rq.ReportedAt), DueAt: dateString(rq.DueAt),
+			ResolvedAt: dateString(rq.ResolvedAt), NotFixedAt: dateString(rq.NotFixedAt),
+			Created: dateString(rq.Created), Updated: dateString(rq.Updated), Receipts: byRequest[rq.ID],
 		}
-		rcs := byRequest[rec.Id]
-		if rcs == nil {
-			rcs = []map[string]any{}
+		if st.Attachments == nil {
+			st.Attachments = []*uploadRow{}
 		}
-		ups := uploadsByRequest[rec.Id]
-		if ups == nil {
-			ups = []*uploadRow{}
+		if st.Receipts == nil {
+			st.Receipts = []receiptState{}
 		}
-		loc := rec.GetGeoPoint("location")
-		var location any
-		if loc.Lat != 0 || loc.Lon != 0 {
-			location = map[string]float64{"lat": loc.Lat, "lon": loc.Lon}
+		var loc types.GeoPoint
+		if rq.Location != "" && json.Unmarshal([]byte(rq.Location), &loc) == nil && (loc.Lat != 0 || loc.Lon != 0) {
+			st.Location = &geoState{Lat: loc.Lat, Lon: loc.Lon}
 		}
-		var answers any
-		_ = rec.UnmarshalJSONField("answers", &answers)
-		out["requests/"+rec.Id] = map[string]any{
-			"id":          rec.Id,
-			"number":      rec.GetString("number"),
-			"service":     rec.GetString("service"),
-			"serviceCode": codes[rec.GetString("service")],
-			"status":      rec.GetString("status"),
-			"status_note": rec.GetString("status_note"),
-			"answers":     answers,
-			"description": rec.GetString("description"),
-			"location":    location,
-			"address":     rec.GetString("address"),
-			"photos":      photos,
-			"attachments": ups,
-			"department":  rec.GetString("department"),
-			"priority":    rec.GetString("priority"),
-			"fee":         rec.GetInt("fee"),
-			"currency":    rec.GetString("currency"),
-			"paid_at":     rec.GetString("paid_at"),
-			"reported_at": rec.GetString("reported_at"),
-			"due_at":      rec.GetString("due_at"),
-			"resolved_at": rec.GetString("resolved_at"),
-			// a "not fixed" waiting for a clerk (issue 13)
-			"not_fixed_at": rec.GetString("not_fixed_at"),
-			"created":      rec.GetString("created"),
-			"updated":      rec.GetString("updated"),
-			"receipts":     rcs,
+		var photos []string
+		if rq.Photos != "" {
+			_ = json.Unmarshal([]byte(rq.Photos), &photos)
 		}
+		for _, name := range photos {
+			u := "/api/files/requests/" + url.PathEscape(rq.ID) + "/" + url.PathEscape(name)
+			st.Photos = append(st.Photos, photoState{Name: name, URL: u, Thumb: u + "?thumb=" + thumbSize})
+		}
+		out["requests/"+rq.ID] = st
 	}
 	return nil
 }
 
-func exportEvent(ev *core.Record, citizen string) map[string]any {
-	return map[string]any{
-		"id":          ev.Id,
-		"request":     ev.GetString("request"),
-		"type":        ev.GetString("type"),
-		"from_status": ev.GetString("from_status"),
-		"to_status":   ev.GetString("to_status"),
-		"message":     ev.GetString("message"),
-		"author_type": ev.GetString("author_type"),
-		"mine":        ev.GetString("author") == citizen,
-		"created":     ev.GetString("created"),
-	}
+// requestColumns are the requests columns the app gets (NULL: a column added
+// after the row was written).
+const requestColumns = "[[id]], COALESCE([[number]], '') AS [[number]], COALESCE([[service]], '') AS [[service]], " +
+	"COALESCE([[status]], '') AS [[status]], COALESCE([[status_note]], '') AS [[status_note]], COALESCE([[answers]], '') AS [[answers]], " +
+	"COALESCE([[description]], '') AS [[description]], COALESCE([[location]], '') AS [[location]], COALESCE([[address]], '') AS [[address]], " +
+	"COALESCE([[photos]], '') AS [[photos]], COALESCE([[department]], '') AS [[department]], COALESCE([[priority]], '') AS [[priority]], " +
+	"COALESCE([[fee]], 0) AS [[fee]], COALESCE([[currency]], '') AS [[currency]], COALESCE([[paid_at]], '') AS [[paid_at]], " +
+	"COALESCE([[reported_at]], '') AS [[reported_at]], COALESCE([[due_at]], '') AS [[due_at]], COALESCE([[resolved_at]], '') AS [[resolved_at]], " +
+	"COALESCE([[not_fixed_at]], '') AS [[not_fixed_at]], COALESCE([[created]], '') AS [[created]], COALESCE([[updated]], '') AS [[updated]]"
+
+// requestRow is a requests row as stored.
+type requestRow struct {
+	ID          string  `db:"id"`
+	Number      string  `db:"number"`
+	Service     string  `db:"service"`
+	Status      string  `db:"status"`
+	StatusNote  string  `db:"status_note"`
+	Answers     string  `db:"answers"`
+	Description string  `db:"description"`
+	Location    string  `db:"location"`
+	Address     string  `db:"address"`
+	Photos      string  `db:"photos"`
+	Department  string  `db:"department"`
+	Priority    string  `db:"priority"`
+	Fee         float64 `db:"fee"`
+	Currency    string  `db:"currency"`
+	PaidAt      string  `db:"paid_at"`
+	ReportedAt  string  `db:"reported_at"`
+	DueAt       string  `db:"due_at"`
+	ResolvedAt  string  `db:"resolved_at"`
+	NotFixedAt  string  `db:"not_fixed_at"`
+	Created     string  `db:"created"`
+	Updated     string  `db:"updated"`
 }
 
-func exportReceipt(rc *core.Record) map[string]any {
-	return map[string]any{
-		"id":        rc.Id,
-		"request":   rc.GetString("request"),
-		"kind":      rc.GetString("kind"),
-		"code":      rc.GetString("code"),
-		"issued_at": rc.GetString("issued_at"),
-		"revoked":   rc.GetBool("revoked"),
-		"qr":        "/api/mobile/receipts/" + url.PathEscape(rc.Id) + "/qr.png",
+// requestState is a request as the app gets it (docs/sync-protocol.md "Data shapes").
+type requestState struct {
+	ID          string          `json:"id"`
+	Number      string          `json:"number"`
+	Service     string          `json:"service"`
+	ServiceCode string          `json:"serviceCode"`
+	Status      string          `json:"status"`
+	StatusNote  string          `json:"status_note"`
+	Answers     json.RawMessage `json:"answers"`
+	Description string          `json:"description"`
+	Location    *geoState       `json:"location"`
+	Address     string          `json:"address"`
+	Photos      []photoState    `json:"photos"`
+	Attachments []*uploadRow    `json:"attachments"`
+	Department  string          `json:"department"`
+	Priority    string          `json:"priority"`
+	Fee         int             `json:"fee"`
+	Currency    string          `json:"currency"`
+	PaidAt      string          `json:"paid_at"`
+	ReportedAt  string          `json:"reported_at"`
+	DueAt       string          `json:"due_at"`
+	ResolvedAt  string          `json:"resolved_at"`
+	// a "not fixed" waiting for a clerk (issue 13)
+	NotFixedAt string         `json:"not_fixed_at"`
+	Created    string         `json:"created"`
+	Updated    string         `json:"updated"`
+	Receipts   []receiptState `json:"receipts"`
+}
+
+type geoState struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type photoState struct {
+	Name  string `json:"name"`
+	URL   string `json:"url"`
+	Thumb string `json:"thumb"`
+}
+
+const eventColumns = "[[e.id]] AS [[id]], COALESCE([[e.request]], '') AS [[request]], COALESCE([[e.type]], '') AS [[type]], " +
+	"COALESCE([[e.from_status]], '') AS [[from_status]], COALESCE([[e.to_status]], '') AS [[to_status]], COALESCE([[e.message]], '') AS [[message]], " +
+	"COALESCE([[e.author_type]], '') AS [[author_type]], COALESCE([[e.author]], '') AS [[author]], COALESCE([[e.created]], '') AS [[created]]"
+
+// eventRow is a request_events row as stored.
+type eventRow struct {
+	ID         string `db:"id"`
+	Request    string `db:"request"`
+	Type       string `db:"type"`
+	FromStatus string `db:"from_status"`
+	ToStatus   string `db:"to_status"`
+	Message    string `db:"message"`
+	AuthorType string `db:"author_type"`
+	Author     string `db:"author"`
+	Created    string `db:"created"`
+}
+
+// eventState is a public event as the app gets it.
+type eventState struct {
+	ID         string `json:"id"`
+	Request    string `json:"request"`
+	Type       string `json:"type"`
+	FromStatus string `json:"from_status"`
+	ToStatus   string `json:"to_status"`
+	Message    string `json:"message"`
+	AuthorType string `json:"author_type"`
+	Mine       bool   `json:"mine"`
+	Created    string `json:"created"`
+}
+
+func (ev *eventRow) export(citizen string) eventState {
+	return eventState{ID: ev.ID, Request: ev.Request, Type: ev.Type, FromStatus: ev.FromStatus, ToStatus: ev.ToStatus,
+		Message: ev.Message, AuthorType: ev.AuthorType, Mine: ev.Author == citizen, Created: dateString(ev.Created)}
+}
+
+const receiptColumns = "[[x.id]] AS [[id]], COALESCE([[x.request]], '') AS [[request]], COALESCE([[x.kind]], '') AS [[kind]], " +
+	"COALESCE([[x.code]], '') AS [[code]], COALESCE([[x.issued_at]], '') AS [[issued_at]], COALESCE([[x.revoked]], FALSE) AS [[revoked]]"
+
+// receiptRow is a receipts row as stored.
+type receiptRow struct {
+	ID       string `db:"id"`
+	Request  string `db:"request"`
+	Kind     string `db:"kind"`
+	Code     string `db:"code"`
+	IssuedAt string `db:"issued_at"`
+	Revoked  bool   `db:"revoked"`
+}
+
+// receiptState is a receipt as the app gets it.
+type receiptState struct {
+	ID       string `json:"id"`
+	Request  string `json:"request"`
+	Kind     string `json:"kind"`
+	Code     string `json:"code"`
+	IssuedAt string `json:"issued_at"`
+	Revoked  bool   `json:"revoked"`
+	QR       string `json:"qr"`
+}
+
+func (rc *receiptRow) export() receiptState {
+	return receiptState{ID: rc.ID, Request: rc.Request, Kind: rc.Kind, Code: rc.Code, IssuedAt: dateString(rc.IssuedAt),
+		Revoked: rc.Revoked, QR: "/api/mobile/receipts/" + url.PathEscape(rc.ID) + "/qr.png"}
+}
+
+// dateString is a stored date as PocketBase shows it ("" when empty), as
+// Record.GetString gives it.
+func dateString(s string) string {
+	if s == "" {
+		return ""
 	}
+	dt, err := types.ParseDateTime(s)
+	if err != nil || dt.IsZero() {
+		return ""
+	}
+	return dt.String()
+}
+
+// jsonOrNull is a stored JSON value, or null when empty or damaged.
+func jsonOrNull(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(s)
 }

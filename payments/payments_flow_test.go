@@ -625,7 +625,8 @@ func TestPullDeliversFeeInstruction(t *testing.T) {
 		}
 		for _, c := range resp.Changes {
 			if c.Collection == "fees" && c.ID == fee.Id {
-				return c.Data
+				data, _ := c.Data.(map[string]any) // a pull's data is the record's shape for the app (a map for fees)
+				return data
 			}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"civicdesk/city"
+	"civicdesk/rawinsert"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -47,38 +48,41 @@ func Enqueue(txApp core.App, citizenID string, m Message, now time.Time, ttl tim
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	subs, err := txApp.FindAllRecords(CollectionSubscriptions, dbx.HashExp{"citizen": citizenID})
-	if err != nil {
+	// narrow reads: a push is queued on nearly every write of a request
+	var subs []struct {
+		ID   string `db:"id"`
+		Lang string `db:"lang"`
+	}
+	if err := txApp.DB().NewQuery("SELECT [[id]], COALESCE([[lang]], '') AS [[lang]] FROM {{" + CollectionSubscriptions + "}} WHERE [[citizen]] = {:c} ORDER BY [[rowid]]").
+		Bind(dbx.Params{"c": citizenID}).All(&subs); err != nil {
 		return 0, fmt.Errorf("find push subscriptions: %w", err)
 	}
 	if len(subs) == 0 {
 		return 0, nil
 	}
-	outbox, err := txApp.FindCachedCollectionByNameOrId(CollectionOutbox)
-	if err != nil {
-		return 0, fmt.Errorf("push outbox collection: %w", err)
-	}
 	cfg := city.Of(txApp)
 	citizenLang := ""
 	ts := dbTime(now)
 	for _, sub := range subs {
-		lang := sub.GetString("lang")
+		lang := sub.Lang
 		if lang == "" {
 			if citizenLang == "" {
 				citizenLang = cfg.DefaultLang
-				if c, err := txApp.FindRecordById("citizens", citizenID); err == nil && c.GetString("lang") != "" {
-					citizenLang = c.GetString("lang")
+				var l string
+				if err := txApp.DB().NewQuery("SELECT COALESCE([[lang]], '') FROM {{citizens}} WHERE [[id]] = {:id}").Bind(dbx.Params{"id": citizenID}).Row(&l); err == nil && l != "" {
+					citizenLang = l
 				}
 			}
 			lang = citizenLang
 		}
 		if _, err := txApp.DB().NewQuery("UPDATE {{push_outbox}} SET [[state]] = {:superseded}, [[updated]] = {:now} WHERE [[subscription]] = {:sub} AND [[request]] = {:req} AND [[state]] = {:pending}").
-			Bind(dbx.Params{"superseded": StateSuperseded, "now": ts, "sub": sub.Id, "req": m.RequestID, "pending": StatePending}).Execute(); err != nil {
+			Bind(dbx.Params{"superseded": StateSuperseded, "now": ts, "sub": sub.ID, "req": m.RequestID, "pending": StatePending}).Execute(); err != nil {
 			return 0, fmt.Errorf("supersede pending pushes: %w", err)
 		}
-		rec := core.NewRecord(outbox)
-		rec.Load(map[string]any{
-			"subscription": sub.Id,
+		// a server-generated row: a prepared INSERT, no Save (package rawinsert);
+		// nobody subscribes to the outbox, the dispatcher is woken after commit
+		if _, err := rawinsert.Insert(txApp, CollectionOutbox, map[string]any{
+			"subscription": sub.ID,
 			"request":      m.RequestID,
 			"kind":         m.Kind,
 			"payload":      string(Render(cfg, m, lang).Encode()),
@@ -88,8 +92,7 @@ func Enqueue(txApp core.App, citizenID string, m Message, now time.Time, ttl tim
 			"state":        StatePending,
 			"next_at":      ts,
 			"expires_at":   dbTime(now.Add(ttl)),
-		})
-		if err := txApp.Save(rec); err != nil {
+		}); err != nil {
 			return 0, fmt.Errorf("queue push: %w", err)
 		}
 	}

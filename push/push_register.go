@@ -28,6 +28,7 @@ const (
 	HookIDStatusChanged = "civicdesk.push.onStatusChanged"
 	HookIDPublicNote    = "civicdesk.push.onPublicNote"
 	HookIDReceipt       = "civicdesk.push.onReceipt"
+	HookIDReceiptIssued = "civicdesk.push.onReceiptIssued"
 )
 
 const (
@@ -108,6 +109,21 @@ func Register(app core.App) {
 			return e.Next()
 		},
 	})
+	// receipts.Issue writes a request's receipt without app.Save and announces it here
+	wf.OnReceiptIssued.Bind(&hook.Handler[*workflow.Event]{
+		Id: HookIDReceiptIssued,
+		Func: func(e *workflow.Event) error {
+			if e.Receipt == nil || e.Request == nil {
+				return e.Next()
+			}
+			if err := queueForRequest(e.App, e.Request, Message{Kind: KindReceipt, ReceiptKind: e.Receipt.GetString("kind")}); err != nil {
+				return err
+			}
+			e.AfterCommit(func() { Poke(app) })
+			return e.Next()
+		},
+	})
+	// a receipt saved through app.Save (not receipts.Issue)
 	app.OnRecordCreate("receipts").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookIDReceipt,
 		Func: func(e *core.RecordEvent) error {

@@ -23,6 +23,7 @@ const (
 	HookIDPayment       = "civicdeskReceiptsPayment"
 	HookIDServiceLimits = "civicdeskReceiptsServiceLimits"
 	HookIDRequestLimits = "civicdeskReceiptsRequestLimits"
+	HookIDServiceCodes  = "civicdeskReceiptsServiceCodes"
 )
 
 // Register creates the signing key on first start, issues receipts on the
@@ -81,6 +82,24 @@ func Register(app core.App, rootCmd *cobra.Command) {
 		},
 	})
 
+	// the service code cache of Issue: cleared when a service is written, and
+	// again once that write is committed or failed (a receipt issued meanwhile
+	// may have read the old code)
+	forget := func(e *core.RecordEvent) error {
+		Of(app).forgetServiceCodes()
+		err := e.Next()
+		Of(app).forgetServiceCodes()
+		return err
+	}
+	forgetFailed := func(e *core.RecordErrorEvent) error {
+		Of(app).forgetServiceCodes()
+		return e.Next()
+	}
+	app.OnRecordUpdate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceCodes, Func: forget})
+	app.OnRecordDelete(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceCodes, Func: forget})
+	app.OnRecordAfterUpdateSuccess(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceCodes, Func: forget})
+	app.OnRecordAfterDeleteSuccess(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceCodes, Func: forget})
+	app.OnRecordAfterUpdateError(collServices).Bind(&hook.Handler[*core.RecordErrorEvent]{Id: HookIDServiceCodes, Func: forgetFailed})
 	app.OnRecordValidate(collServices).Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDServiceLimits, Func: validateServiceLimits})
 	app.OnRecordValidate("requests").Bind(&hook.Handler[*core.RecordEvent]{Id: HookIDRequestLimits, Func: validateRequestLimits})
 

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"civicdesk/city"
+	"civicdesk/rawinsert"
 	"civicdesk/workflow"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -29,6 +31,8 @@ type Service struct {
 
 	mu   sync.Mutex
 	keys *KeyStore
+
+	codes sync.Map // service id -> code (serviceCode)
 }
 
 // Of returns the receipts service of app (one per app, shared by its transactions).
@@ -76,7 +80,7 @@ func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Re
 	if key == nil {
 		return nil, errors.New("issue receipt: no active signing key")
 	}
-	svc, err := txApp.FindRecordById(collServices, req.GetString("service"))
+	serviceCode, err := s.serviceCode(txApp, req.GetString("service"))
 	if err != nil {
 		return nil, fmt.Errorf("issue receipt: service of request %s: %w", req.Id, err)
 	}
@@ -91,7 +95,7 @@ func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Re
 		CTI:      cti,
 		Version:  SchemaVersion,
 		Number:   req.GetString("number"),
-		Service:  svc.GetString("code"),
+		Service:  serviceCode,
 		Status:   req.GetString("status"),
 	}
 	if citizen := req.GetString("citizen"); citizen != "" {
@@ -114,21 +118,44 @@ func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Re
 	if err != nil {
 		return nil, fmt.Errorf("issue %s receipt for request %s: %w", kind, req.Id, err)
 	}
-	col, err := txApp.FindCachedCollectionByNameOrId(collReceipts)
+	// a server-generated row: a prepared INSERT, no Save (package rawinsert);
+	// the push notification and the sync poke follow from OnReceiptIssued and
+	// the after-commit hook rawinsert fires
+	rec, err := rawinsert.Insert(txApp, collReceipts, map[string]any{
+		"request":   req.Id,
+		"code":      code,
+		"kind":      kind,
+		"issued_at": now,
+		"kid":       key.KidString(),
+		"cti":       hex.EncodeToString(cti),
+	})
 	if err != nil {
-		return nil, fmt.Errorf("issue receipt: %w", err)
-	}
-	rec := core.NewRecord(col)
-	rec.Set("request", req.Id)
-	rec.Set("code", code)
-	rec.Set("kind", kind)
-	rec.Set("issued_at", now)
-	rec.Set("kid", key.KidString())
-	rec.Set("cti", hex.EncodeToString(cti))
-	if err := txApp.Save(rec); err != nil {
 		return nil, fmt.Errorf("save receipt for request %s: %w", req.Id, err)
 	}
+	if err := workflow.Of(txApp).OnReceiptIssued.Trigger(&workflow.Event{App: txApp, Request: req, Receipt: rec, Actor: workflow.System, To: req.GetString("status")}); err != nil {
+		return nil, fmt.Errorf("receipt for request %s: %w", req.Id, err)
+	}
 	return rec, nil
+}
+
+// serviceCode returns the code of service id, from a cache the services'
+// own hooks clear (a receipt is issued on every accepted request; the code
+// changes about never).
+func (s *Service) serviceCode(txApp core.App, id string) (string, error) {
+	if v, ok := s.codes.Load(id); ok {
+		return v.(string), nil
+	}
+	var code string
+	if err := txApp.DB().NewQuery("SELECT [[code]] FROM {{" + collServices + "}} WHERE [[id]] = {:id}").Bind(dbx.Params{"id": id}).Row(&code); err != nil {
+		return "", err
+	}
+	s.codes.Store(id, code)
+	return code, nil
+}
+
+// forgetServiceCodes clears the service code cache (a service was written).
+func (s *Service) forgetServiceCodes() {
+	s.codes.Clear()
 }
 
 // Result is the answer of POST /api/receipts/verify.

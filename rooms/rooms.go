@@ -18,6 +18,7 @@ import (
 	"civicdesk/payments"
 	pbpublic "civicdesk/pb_public"
 	"civicdesk/push"
+	"civicdesk/rawinsert"
 	"civicdesk/receipts"
 	"civicdesk/recovery"
 	"civicdesk/websec"
@@ -31,6 +32,7 @@ import (
 // Register registers every room on app; commands attach to rootCmd (tests pass
 // an empty command). The static apps come last so API routes win.
 func Register(app core.App, rootCmd *cobra.Command) {
+	rawinsert.Register(app) // first: the root app for the after-commit hooks of raw rows
 	changelog.Register(app)
 	hooks.Register(app)
 	recovery.Register(app)

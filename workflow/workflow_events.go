@@ -19,6 +19,8 @@ type Event struct {
 	Request *core.Record
 	// Entry is the request_events row written for this event (nil for payments).
 	Entry *core.Record
+	// Receipt is the receipt issued (OnReceiptIssued only).
+	Receipt *core.Record
 	// Actor performed the change.
 	Actor Actor
 	// From and To are the statuses around a status change (To only on acceptance).
@@ -55,6 +57,10 @@ type Hooks struct {
 	OnPublicNote *hook.Hook[*Event]
 	// OnPaymentRecorded fires when a fee payment is recorded on a request (paid_at set).
 	OnPaymentRecorded *hook.Hook[*Event]
+	// OnReceiptIssued fires when receipts issued a request's receipt (Receipt
+	// set), in the same transaction: receipts are written without app.Save,
+	// so this is where listeners of new receipts (push) hear of them.
+	OnReceiptIssued *hook.Hook[*Event]
 }
 
 const hooksStoreKey = "civicdesk.workflow.hooks"
@@ -67,6 +73,7 @@ func Of(app core.App) *Hooks {
 			OnStatusChanged:   &hook.Hook[*Event]{},
 			OnPublicNote:      &hook.Hook[*Event]{},
 			OnPaymentRecorded: &hook.Hook[*Event]{},
+			OnReceiptIssued:   &hook.Hook[*Event]{},
 		}
 	}).(*Hooks)
 }

@@ -14,6 +14,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -26,17 +29,24 @@ type Server struct {
 	// PID is the server process id (for RSS readings).
 	PID int
 
-	dir string
-	cmd *exec.Cmd
+	dir     string
+	cmd     *exec.Cmd
+	profile string
 }
 
 // Start seeds a fresh data dir with the demo city and a superuser, serves it
 // on a free loopback port, and lifts the per-IP rate limits (one load
 // generator IP would hit them; lifted for benchmarks only).
-func Start(bin string) *Server {
+//
+// With a non-empty optProfile the server records a CPU profile there
+// (CIVICDESK_CPUPROFILE) until Stop.
+func Start(bin string, optProfile ...string) *Server {
 	dir, err := os.MkdirTemp("", "civicdesk-bench-")
 	Must(err)
 	s := &Server{dir: dir}
+	if len(optProfile) > 0 && optProfile[0] != "" {
+		s.profile = optProfile[0]
+	}
 	run := func(args ...string) {
 		if out, err := exec.Command(bin, append(args, "--dir", dir)...).CombinedOutput(); err != nil {
 			log.Fatalf("%v: %v\n%s", args, err, out)
@@ -48,6 +58,9 @@ func Start(bin string) *Server {
 	s.Base = "http://" + addr
 	s.cmd = exec.Command(bin, "serve", "--http", addr, "--dir", dir)
 	s.cmd.Stdout, s.cmd.Stderr = io.Discard, os.Stderr
+	if s.profile != "" {
+		s.cmd.Env = append(os.Environ(), "CIVICDESK_CPUPROFILE="+s.profile)
+	}
 	Must(s.cmd.Start())
 	s.PID = s.cmd.Process.Pid
 	s.waitHealthy()
@@ -56,11 +69,40 @@ func Start(bin string) *Server {
 	return s
 }
 
-// Stop kills the server and removes its data dir.
+// Stop kills the server and removes its data dir (after the CPU profile, when
+// one is recorded, has been written).
 func (s *Server) Stop() {
+	if s.profile != "" {
+		_ = s.cmd.Process.Signal(syscall.SIGUSR1)
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(s.profile); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	_ = os.RemoveAll(s.dir)
+}
+
+// CPU returns the server process's CPU time so far (user + system, from
+// /proc/PID/stat): what the work cost, which the machine's other load barely
+// changes, unlike wall-clock throughput.
+func (s *Server) CPU() time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// the command name (field 2) may hold spaces: count fields after its ")"
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
 // Dir returns the server's data dir (load tools seed it with SQL while it serves).

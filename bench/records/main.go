@@ -26,9 +26,10 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured round")
 	conc := flag.Int("c", 16, "concurrent clients")
 	rounds := flag.Int("rounds", 2, "alternating rounds per target (plain, requests, plain, ...)")
+	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile of the whole run to this file")
 	flag.Parse()
 
-	srv := benchserver.Start(*bin)
+	srv := benchserver.Start(*bin, *cpuprofile)
 	defer srv.Stop()
 	base, su := srv.Base, srv.Superuser
 	citizenTok, citizenID := benchserver.Login(base, "citizens", "citizen@demo.civicdesk.example", "civicdesk-demo-2026")
@@ -54,16 +55,24 @@ func main() {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc * 2}, Timeout: 30 * time.Second}
 	results := map[string][]result{}
+	run := func(url string, body func() any) result {
+		cpu0 := srv.CPU()
+		res := load(client, url, citizenTok, body, *conc, *duration)
+		if res.ok > 0 {
+			res.cpuPerOp = (srv.CPU() - cpu0) / time.Duration(res.ok)
+		}
+		return res
+	}
 	for r := 0; r < *rounds; r++ {
-		results["plain"] = append(results["plain"], load(client, base+"/api/collections/bench_plain/records", citizenTok, plainBody, *conc, *duration))
-		results["requests"] = append(results["requests"], load(client, base+"/api/collections/requests/records", citizenTok, requestBody, *conc, *duration))
+		results["plain"] = append(results["plain"], run(base+"/api/collections/bench_plain/records", plainBody))
+		results["requests"] = append(results["requests"], run(base+"/api/collections/requests/records", requestBody))
 	}
 
 	fmt.Printf("records API creates, %d clients, %d x %s rounds each (synchronous=FULL, request logs on)\n", *conc, *rounds, *duration)
 	best := map[string]float64{}
 	for _, name := range []string{"plain", "requests"} {
 		for i, res := range results[name] {
-			fmt.Printf("  %-9s round %d: %7.0f creates/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", name, i+1, res.rate, res.p50, res.p95, res.errors)
+			fmt.Printf("  %-9s round %d: %7.0f creates/s  p50 %6.1f ms  p95 %6.1f ms  server CPU %6.0f µs/create  errors %d\n", name, i+1, res.rate, res.p50, res.p95, float64(res.cpuPerOp.Microseconds()), res.errors)
 			if res.rate > best[name] {
 				best[name] = res.rate
 			}
@@ -72,12 +81,26 @@ func main() {
 	ratio := best["requests"] / best["plain"]
 	fmt.Printf("best: plain %.0f/s, requests %.0f/s -> requests/plain = %.2f (workflow cost %.0f%%)\n",
 		best["plain"], best["requests"], ratio, (1-ratio)*100)
+	cpu := map[string]time.Duration{}
+	for _, name := range []string{"plain", "requests"} {
+		for _, res := range results[name] {
+			if cpu[name] == 0 || res.cpuPerOp < cpu[name] {
+				cpu[name] = res.cpuPerOp
+			}
+		}
+	}
+	if cpu["requests"] > 0 {
+		fmt.Printf("server CPU per create (lowest round): plain %v, requests %v -> plain/requests = %.2f\n",
+			cpu["plain"].Round(time.Microsecond), cpu["requests"].Round(time.Microsecond), float64(cpu["plain"])/float64(cpu["requests"]))
+	}
 }
 
 type result struct {
 	rate     float64
 	p50, p95 float64
 	errors   int64
+	ok       int64
+	cpuPerOp time.Duration
 }
 
 func load(client *http.Client, url, token string, body func() any, conc int, d time.Duration) result {
@@ -126,5 +149,5 @@ func load(client *http.Client, url, token string, body func() any, conc int, d t
 		}
 		return lat[int(p*float64(len(lat)-1))]
 	}
-	return result{rate: float64(ok.Load()) / elapsed, p50: pct(0.5), p95: pct(0.95), errors: bad.Load()}
+	return result{rate: float64(ok.Load()) / elapsed, p50: pct(0.5), p95: pct(0.95), errors: bad.Load(), ok: ok.Load()}
 }

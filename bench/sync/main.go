@@ -38,17 +38,43 @@ func main() {
 	conc := flag.Int("c", 8, "concurrent clients for the throughput measurements")
 	storm := flag.Int("storm", 1000, "clients in the reconnect storm (0 skips it)")
 	photoKB := flag.Int("photo-kb", 300, "approximate photo size in the storm, KB")
+	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile of the whole run to this file")
 	flag.Parse()
 
-	srv := benchserver.Start(*bin)
+	srv := benchserver.Start(*bin, *cpuprofile)
 	defer srv.Stop()
 	base, su := srv.Base, srv.Superuser
 	citizens := makeCitizens(base, su, max(*conc, min(*storm/10, 100)))
 	pothole := srv.ServiceID("pothole")
+	serverCPU = srv.CPU
 
-	fmt.Printf("civicdesk sync bench: %d concurrent clients, %s per measurement, GOMAXPROCS of the server = its default\n\n", *conc, *duration)
+	fmt.Printf("civicdesk sync bench: %d concurrent clients, %s per measurement, GOMAXPROCS of the server = its default\n", *conc, *duration)
+	fmt.Printf("(server CPU = user+sys of the server process per unit; the ratios compare with plain PocketBase in this run)\n\n")
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}, Timeout: 60 * time.Second}
+
+	// the baselines: plain PocketBase on a collection with the same field kinds, no hooks
+	benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/collections", su, map[string]any{
+		"name": "bench_plain", "type": "base", "createRule": "", "viewRule": "",
+		"fields": []map[string]any{
+			{"name": "service", "type": "text"}, {"name": "answers", "type": "json"},
+			{"name": "location", "type": "geoPoint"}, {"name": "address", "type": "text"},
+			{"name": "citizen", "type": "text"}, {"name": "status", "type": "text"},
+		},
+	}, nil))
+	plain := measure(*conc, *duration, func(w int, n int64) (int, error) {
+		c := citizens[w%len(citizens)]
+		body := map[string]any{"citizen": c.id, "service": pothole, "answers": map[string]any{"size": "large"},
+			"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "address": "Via Roma 1", "status": "received"}
+		return 1, benchserver.Do(client, base, http.MethodPost, "/api/collections/bench_plain/records", c.token, body, nil)
+	})
+	fmt.Printf("plain PocketBase create    %8.0f /s   (p50 %v, p99 %v per call, server CPU %v per create)\n", plain.rate, plain.p50, plain.p99, plain.cpu)
+	var one struct{ ID string }
+	benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/collections/bench_plain/records", citizens[0].token, map[string]any{"service": pothole, "status": "received"}, &one))
+	getOne := measure(*conc, *duration, func(int, int64) (int, error) {
+		return 1, benchserver.Do(client, base, http.MethodGet, "/api/collections/bench_plain/records/"+one.ID, citizens[0].token, nil, nil)
+	})
+	fmt.Printf("plain PocketBase getOne    %8.0f /s   (p50 %v, p99 %v per call, server CPU %v per getOne)\n", getOne.rate, getOne.p50, getOne.p99, getOne.cpu)
 
 	// records API: one request per HTTP call, the same hooks run
 	rec := measure(*conc, *duration, func(w int, n int64) (int, error) {
@@ -57,7 +83,8 @@ func main() {
 			"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "description": "bench"}
 		return 1, benchserver.Do(client, base, http.MethodPost, "/api/collections/requests/records", c.token, body, nil)
 	})
-	fmt.Printf("records API creates        %8.0f /s   (p50 %v, p99 %v per call)\n", rec.rate, rec.p50, rec.p99)
+	fmt.Printf("records API creates        %8.0f /s   (p50 %v, p99 %v per call, server CPU %v per create) = %.2fx plain (CPU %.2fx)\n",
+		rec.rate, rec.p50, rec.p99, rec.cpu, rec.rate/plain.rate, ratio(plain.cpu, rec.cpu))
 
 	pushRates := map[int]float64{}
 	for _, batch := range []int{1, 20, 100} {
@@ -85,7 +112,8 @@ func main() {
 			return batch, nil
 		})
 		pushRates[batch] = r.rate
-		fmt.Printf("push, batch %3d            %8.0f mutations/s   (%.0f pushes/s, p50 %v, p99 %v per push)\n", batch, r.rate, r.rate/float64(batch), r.p50, r.p99)
+		fmt.Printf("push, batch %3d            %8.0f mutations/s   (%.0f pushes/s, p50 %v, p99 %v per push, server CPU %v per mutation) = %.2fx plain (CPU %.2fx)\n",
+			batch, r.rate, r.rate/float64(batch), r.p50, r.p99, r.cpu, r.rate/plain.rate, ratio(plain.cpu, r.cpu))
 	}
 	fmt.Printf("push batch 20 / records API  %.1fx\n\n", pushRates[20]/rec.rate)
 
@@ -102,7 +130,8 @@ func main() {
 		}
 		return 1, err
 	})
-	fmt.Printf("empty pull                 %8.0f /s   (p50 %v, p99 %v)\n", r.rate, r.p50, r.p99)
+	fmt.Printf("empty pull                 %8.0f /s   (p50 %v, p99 %v, server CPU %v per pull) = %.2fx getOne (CPU %.2fx)\n",
+		r.rate, r.p50, r.p99, r.cpu, r.rate/getOne.rate, ratio(getOne.cpu, r.cpu))
 
 	behind := citizens[1]
 	start := currentCursor(base, behind, "bench-behind")
@@ -121,11 +150,29 @@ func main() {
 		}
 		return 1, err
 	})
-	fmt.Printf("200-change pull            %8.0f /s   (p50 %v, p99 %v)\n\n", r.rate, r.p50, r.p99)
+	fmt.Printf("200-change pull            %8.0f /s   (p50 %v, p99 %v, server CPU %v per pull)\n", r.rate, r.p50, r.p99, r.cpu)
+	// the latency of one pull on its own (the figure above runs %d at once on a shared machine)
+	solo := measure(1, *duration, func(int, int64) (int, error) {
+		return 1, benchserver.Call(base, http.MethodPost, "/api/mobile/sync/pull", behind.token, map[string]any{"clientID": "bench-behind", "cursor": start, "limit": 200}, nil)
+	})
+	fmt.Printf("200-change pull, 1 client  %8.0f /s   (p50 %v, p99 %v, server CPU %v per pull)\n\n", solo.rate, solo.p50, solo.p99, solo.cpu)
 
 	if *storm > 0 {
+		cpu0 := srv.CPU()
 		runStorm(base, su, srv.PID, citizens, *storm, *photoKB)
+		fmt.Printf("  server CPU               %8.2f s   (%v per phone)\n", (srv.CPU() - cpu0).Seconds(), ((srv.CPU() - cpu0) / time.Duration(*storm)).Round(time.Microsecond))
 	}
+}
+
+// serverCPU reads the server's CPU time (set once the server runs).
+var serverCPU = func() time.Duration { return 0 }
+
+// ratio is a/b, 0 when b is 0.
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 type citizen struct{ id, token string }
@@ -341,6 +388,7 @@ func rssOf(pid int, field string) int64 {
 type result struct {
 	rate     float64
 	p50, p99 time.Duration
+	cpu      time.Duration // server CPU per unit
 }
 
 // measure runs fn from conc workers for d; fn returns how many units it did.
@@ -351,6 +399,7 @@ func measure(conc int, d time.Duration, fn func(worker int, call int64) (int, er
 	var firstErr error
 	deadline := time.Now().Add(d)
 	t0 := time.Now()
+	cpu0 := serverCPU()
 	var wg sync.WaitGroup
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
@@ -383,6 +432,9 @@ func measure(conc int, d time.Duration, fn func(worker int, call int64) (int, er
 	elapsed := time.Since(t0)
 	slices.Sort(lat)
 	r := result{rate: float64(units.Load()) / elapsed.Seconds()}
+	if n := units.Load(); n > 0 {
+		r.cpu = ((serverCPU() - cpu0) / time.Duration(n)).Round(time.Microsecond)
+	}
 	if len(lat) > 0 {
 		r.p50, r.p99 = lat[len(lat)/2].Round(100*time.Microsecond), lat[len(lat)*99/100].Round(100*time.Microsecond)
 	}
