@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { startServer, binary, freePort, api } from './lib/server.js';
 import { waitFor } from './lib/pwa.js';
-import { launch, signIn, axe, SUPERVISOR, CITIZEN, token, serviceId } from './lib/console.js';
+import { launch, signIn, axe, SUPERVISOR, CITIZEN, token, serviceId, LANGS } from './lib/console.js';
 
 const SECRET = 'e2e-govukpay-secret';
 let srv;
@@ -97,6 +97,18 @@ async function payAtFake(redirect) {
   }
 }
 
+/** everyLanguage switches the console through the five languages on the current view and checks no string key shows. */
+async function everyLanguage(page, ready, check) {
+  for (const lang of [...LANGS, 'en']) {
+    await page.selectOption('#lang-select', lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l && !document.body.dataset.routing && !document.getElementById('main').hasAttribute('aria-busy'), lang);
+    await page.waitForSelector(ready);
+    const text = await page.textContent('#main');
+    assert.doesNotMatch(text, /\b(fee|exc|attempt|platform|pay)\.[a-z]\w*/i, `a string key shows in ${lang}`);
+    await check?.(lang);
+  }
+}
+
 const focused = (page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
 
 /** tabTo presses Tab until the element with id has the focus (it must be reachable by keyboard). */
@@ -159,6 +171,10 @@ test('a card payment through the fake GOV.UK Pay shows its succeeded attempt and
   await waitFor(async () => (await attemptsOf(fee.id))[0]?.refunded === 100, { timeout: 30000, what: 'the refund at the attempt' });
   await page.waitForSelector('#fee-ledger tbody tr[data-kind="refund"]');
   assert.match(await page.textContent(`#fee-attempts tr[data-id="${att.id}"]`), /£1\.00/);
+  const badge = { it: 'MODALITÀ DI TEST — GOV.UK Pay', en: 'TEST MODE — GOV.UK Pay', sv: 'TESTLÄGE — GOV.UK Pay', et: 'TESTREŽIIM — GOV.UK Pay', hu: 'TESZT ÜZEMMÓD — GOV.UK Pay' };
+  await everyLanguage(page, `#fee-attempts tr[data-id="${att.id}"]`, async (lang) => {
+    assert.equal(await page.textContent('#fee-panel .test-mode[data-provider="govukpay"]'), badge[lang]);
+  });
 
   // the exceptions view: the badge, and the parked event with its reason
   await page.evaluate(() => { location.hash = '#/payments/exceptions'; });
@@ -174,6 +190,7 @@ test('a card payment through the fake GOV.UK Pay shows its succeeded attempt and
   assert.match(parked, /e2e-unknown-1/);
   assert.match(parked, /unknown payment/i);
   assert.deepEqual(await axe(page), [], 'axe on the exceptions view with a parked event');
+  await everyLanguage(page, '#parked-rows tr[data-provider="govukpay"]');
 
   assert.deepEqual(b.errors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no page errors');
   b.csp.assertNone('platform views');

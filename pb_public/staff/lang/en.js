@@ -610,7 +610,7 @@ export default {
   'exc.onPlatform': '{kind} ({platform})',
   'exc.platform.duplicate.about': 'The fee had already been paid or waived when the citizen paid it again through {platform}, so this money is not booked. Refund it through {platform}; it goes back to the card or account it came from.',
   'exc.platform.not_open.about': 'This money came through {platform} on a payment that had already ended (expired or cancelled), so it is not booked. Refund it through {platform}; it goes back to the card or account it came from.',
-  'exc.platformRef': '{platform} reference',
+  'exc.platformRef': 'Reference at {platform}',
   'exc.action.platform': 'Refund through the platform',
   'exc.platformAmountHint': '{platform} pays this back; the whole payment unless you say otherwise. For example 12.50.',
   'exc.noAttempt': 'No payment attempt with the platform reference {ref}.',
