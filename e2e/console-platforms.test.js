@@ -224,7 +224,7 @@ test('a second card payment (paid at GOV.UK Pay, then the fee waived) is explain
   await page.keyboard.press('Enter');
   await page.waitForSelector('#exc-form');
   assert.equal(await focused(page), 'exc-panel-title');
-  assert.match(await page.textContent('#exc-about'), /paid or waived when the citizen paid it again through GOV\.UK Pay/);
+  assert.match(await page.textContent('#exc-about'), /paid or waived when the citizen paid it again through GOV\.UK Pay, so this money is not booked\. Refund it through GOV\.UK Pay/);
   assert.equal(await page.isChecked('#exc-action-platform'), true, 'the platform refund is offered first');
   assert.equal(await page.inputValue('#exc-amount'), (entry.amount / 100).toFixed(2));
   // no note: the server refuses, naming `note`

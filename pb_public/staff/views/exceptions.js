@@ -15,6 +15,7 @@ import { badgeSlot, platformName } from './platforms.js';
 
 const PAGE = 50;
 const BOOKED = ['partial', 'over']; // their money is already on the fee's ledger
+const CARD_PLATFORMS = ['govukpay', 'stripe']; // refund through their API (docs/payments.md §12.6)
 
 /** newKey is an idempotency key for one refund form: a retried click refunds once. */
 const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
@@ -25,16 +26,19 @@ const minorText = (minor) => (Number(minor || 0) / 100).toFixed(2);
 /** kindText names an exception, and the platform of a platform payment. */
 const kindText = (e) => (e.provider ? t('exc.onPlatform', { kind: t(`exc.${e.exception}`), platform: platformName(e.provider) }) : t(`exc.${e.exception}`));
 
-/** aboutText explains an exception in words. */
+/** refundable says whether a platform pays money back through its API (pagoPA does not: a bank transfer does). */
+export const refundable = (provider) => CARD_PLATFORMS.includes(provider);
+
+/** aboutText explains an exception in words, and for a platform's payment how it is paid back. */
 const aboutText = (e) => (e.provider && ['duplicate', 'not_open'].includes(e.exception)
-  ? t(`exc.platform.${e.exception}.about`, { platform: platformName(e.provider) })
+  ? `${t(`exc.platform.${e.exception}.about`, { platform: platformName(e.provider) })} ${t(refundable(e.provider) ? 'exc.platform.refundHow' : 'exc.platform.refundManual', { platform: platformName(e.provider) })}`
   : t(`exc.${e.exception}.about`));
 
 /** actionsFor lists the resolutions a line allows (the server checks again). */
 export function actionsFor(entry) {
   const out = [];
   // a platform's second payment goes back through the platform it came by
-  if (entry.provider) return ['platform', 'refund', 'accept'];
+  if (entry.provider) return refundable(entry.provider) ? ['platform', 'refund', 'accept'] : ['refund', 'accept'];
   if (!BOOKED.includes(entry.exception) && entry.direction !== 'DBIT') out.push('match');
   out.push('refund', 'accept');
   return out;

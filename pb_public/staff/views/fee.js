@@ -11,6 +11,7 @@ import { money, amountInput, showErrors, clearErrors, errorBox } from './money.j
 import { platforms, platformName, attemptState, testBadges, feePlatforms } from './platforms.js';
 
 const STATES = ['due', 'pending', 'paid', 'refunded', 'expired', 'waived'];
+const CARD_PLATFORMS = ['govukpay', 'stripe']; // refund through their API (docs/payments.md §12.6)
 
 /** newKey is an idempotency key for one refund form: a retried click books once. */
 const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
@@ -106,7 +107,8 @@ export async function renderFee(box, { request, receipts = [], service = null, r
     if (received > 0) parts.push(refundForm(fee, received, reload));
     if (['expired', 'waived'].includes(state)) parts.push(reopenForm(fee, reload));
     for (const a of attempts) {
-      if (a.state === 'succeeded' && a.amount - (a.refunded || 0) > 0) parts.push(attemptRefundForm(a, reload));
+      // pagoPA has no refund API: its money goes back by transfer (Record a refund)
+      if (a.state === 'succeeded' && CARD_PLATFORMS.includes(a.provider) && a.amount - (a.refunded || 0) > 0) parts.push(attemptRefundForm(a, reload));
     }
   }
   box.replaceChildren(...parts);
