@@ -8,8 +8,10 @@ import { pb, isSupervisor, send } from '../api.js';
 import { t, has, fmtDate } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 import { money, amountInput, showErrors, clearErrors, errorBox } from './money.js';
+import { platforms, platformName, attemptState, testBadges, feePlatforms } from './platforms.js';
 
 const STATES = ['due', 'pending', 'paid', 'refunded', 'expired', 'waived'];
+const CARD_PLATFORMS = ['govukpay', 'stripe']; // refund through their API (docs/payments.md §12.6)
 
 /** newKey is an idempotency key for one refund form: a retried click books once. */
 const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
@@ -31,6 +33,15 @@ export async function renderFee(box, { request, receipts = [], service = null, r
     box.replaceChildren(h('p', { class: 'note bad' }, t('fee.loadFailed'), ' ', err?.message || ''));
     return;
   }
+  // the fee's platform attempts (card, pagoPA): their own failure does not hide the fee
+  let attempts = [];
+  let attemptsFailed = null;
+  if (fee) {
+    try {
+      attempts = (await pb.collection('payment_attempts').getList(1, 50, { filter: pb.filter('fee = {:f}', { f: fee.id }), sort: '-created', skipTotal: true })).items;
+    } catch (err) { attemptsFailed = err; }
+  }
+  const info = fee ? await platforms() : null;
   const payReceipts = receipts.filter((r) => r.kind === 'payment' || r.kind === 'refund');
   const parts = [];
 
@@ -43,6 +54,8 @@ export async function renderFee(box, { request, receipts = [], service = null, r
   }
 
   const state = STATES.includes(fee.state) ? fee.state : 'due';
+  const badges = testBadges(info, feePlatforms(info, fee, attempts));
+  if (badges) parts.push(badges);
   const ins = fee.instruction || {};
   const open = Math.max(0, fee.amount - (fee.paid_amount || 0));
   parts.push(h('dl', { id: 'fee-facts' },
@@ -60,9 +73,9 @@ export async function renderFee(box, { request, receipts = [], service = null, r
     fee.waived_at ? [h('dt', {}, t('fee.waivedAt')), h('dd', {}, fmtDate(fee.waived_at), fee.waived_reason ? ` — ${fee.waived_reason}` : '')] : null));
 
   // the ledger: every credit, refund and adjustment, oldest first
-  parts.push(h('h4', {}, t('fee.ledger')));
+  parts.push(h('h4', { id: 'fee-ledger-title' }, t('fee.ledger')));
   parts.push(ledger.length
-    ? h('div', { class: 'table-wrap' }, h('table', { id: 'fee-ledger' },
+    ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'fee-ledger-title' }, h('table', { id: 'fee-ledger' },
       h('caption', { class: 'sr-only' }, t('fee.ledgerCaption', { reference: fee.reference })),
       h('thead', {}, h('tr', {}, ['fee.col.booked', 'fee.col.kind', 'fee.col.amount', 'fee.col.source', 'fee.col.evidence', 'fee.col.note'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, ledger.map((l) => h('tr', { 'data-kind': l.kind },
@@ -73,6 +86,12 @@ export async function renderFee(box, { request, receipts = [], service = null, r
         h('td', { class: 'mono' }, l.evidence || ''),
         h('td', {}, l.note || ''))))))
     : h('p', { class: 'muted', id: 'fee-ledger-empty' }, t('fee.noLedger')));
+
+  // platform attempts, newest first
+  parts.push(h('h4', { id: 'fee-attempts-title' }, t('fee.attempts')));
+  if (attemptsFailed) parts.push(h('p', { class: 'note bad', id: 'fee-attempts-failed' }, t('fee.attemptsFailed'), ' ', attemptsFailed?.message || ''));
+  else if (!attempts.length) parts.push(h('p', { class: 'muted', id: 'fee-attempts-empty' }, t('fee.noAttempts')));
+  else parts.push(attemptsTable(fee, attempts));
 
   // payment receipts: each opens the public verifier with its code
   parts.push(h('h4', {}, t('fee.receipts')));
@@ -87,8 +106,64 @@ export async function renderFee(box, { request, receipts = [], service = null, r
     if (['due', 'pending', 'expired'].includes(state)) parts.push(waiveForm(fee, reload));
     if (received > 0) parts.push(refundForm(fee, received, reload));
     if (['expired', 'waived'].includes(state)) parts.push(reopenForm(fee, reload));
+    for (const a of attempts) {
+      // pagoPA has no refund API: its money goes back by transfer (Record a refund)
+      if (a.state === 'succeeded' && CARD_PLATFORMS.includes(a.provider) && a.amount - (a.refunded || 0) > 0) parts.push(attemptRefundForm(a, reload));
+    }
   }
   box.replaceChildren(...parts);
+}
+
+/** attemptsTable lists a fee's platform attempts (docs/payments.md §12.1). */
+function attemptsTable(fee, attempts) {
+  const cols = ['fee.att.provider', 'fee.att.state', 'fee.att.ref', 'fee.att.amount', 'fee.att.refunded', 'fee.att.when'];
+  // a narrow panel scrolls the table sideways: the region takes the focus so a keyboard can scroll it
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'fee-attempts-title' }, h('table', { id: 'fee-attempts' },
+    h('caption', { class: 'sr-only' }, t('fee.attemptsCaption', { reference: fee.reference })),
+    h('thead', {}, h('tr', {}, cols.map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('tbody', {}, attempts.map((a) => h('tr', { 'data-id': a.id, 'data-state': a.state, 'data-provider': a.provider },
+      h('th', { scope: 'row' }, platformName(a.provider)),
+      h('td', {}, h('span', { class: `status att-${a.state}` }, attemptState(a.state)), a.failure_code ? ` (${a.failure_code})` : ''),
+      h('td', { class: 'mono' }, a.provider_ref || '—'),
+      h('td', {}, money(a.amount, a.currency)),
+      h('td', {}, a.refunded ? money(a.refunded, a.currency) : '—'),
+      h('td', {}, a.finished_at ? t('fee.att.finished', { at: fmtDate(a.finished_at) }) : a.expires_at ? t('fee.att.expires', { at: fmtDate(a.expires_at) }) : '—'))))));
+}
+
+/**
+ * attemptRefundForm refunds a succeeded platform payment through its platform
+ * (supervisors): POST /api/payments/attempts/{id}/refund, one idempotency key
+ * per form so a retried click refunds once.
+ */
+function attemptRefundForm(a, reload) {
+  const max = a.amount - (a.refunded || 0);
+  const base = `att-refund-${a.id}`;
+  const amount = h('input', { type: 'text', id: `${base}-amount`, inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': `${base}-amount-hint` });
+  const note = h('textarea', { id: `${base}-note`, maxlength: 500, rows: 2, required: true });
+  const err = errorBox(`${base}-error`);
+  const fields = { amount, note, key: note };
+  let key = newKey();
+  return h('details', { class: 'fee-action att-refund', id: base }, h('summary', { id: `${base}-toggle` }, t('fee.attRefund', { platform: platformName(a.provider), ref: a.provider_ref || a.id })),
+    h('form', {
+      id: `${base}-form`, novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        clearErrors(err, fields);
+        const btn = e.target.querySelector('button[type=submit]');
+        btn.disabled = true;
+        try {
+          await send(`/api/payments/attempts/${a.id}/refund`, { method: 'POST', body: { amount: amountInput(amount.value), note: note.value, key } });
+          key = newKey();
+          await done(t('fee.attRefunded', { platform: platformName(a.provider) }), reload);
+        } catch (ex) {
+          showErrors(err, ex, fields);
+        } finally { btn.disabled = false; }
+      },
+    }, err,
+    h('p', { class: 'hint' }, t('fee.attRefundHint', { max: money(max, a.currency), platform: platformName(a.provider) })),
+    h('label', { for: `${base}-amount` }, t('fee.refundAmount', { currency: a.currency })), h('p', { class: 'hint', id: `${base}-amount-hint` }, t('fee.amountFormat')), amount,
+    h('label', { for: `${base}-note` }, t('fee.attRefundNote')), note,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', id: `${base}-submit` }, t('fee.attRefundSubmit')))));
 }
 
 function done(text, reload) {

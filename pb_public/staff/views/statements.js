@@ -6,6 +6,7 @@ import { pb } from '../api.js';
 import { t, has, fmtDate } from '../i18n.js';
 import { h, announce } from '/app/dom.js';
 import { money, showErrors, clearErrors, errorBox, subnav } from './money.js';
+import { badgeSlot } from './platforms.js';
 
 const PAGE = 30;
 const MAX_ITEMS_SHOWN = 500;
@@ -124,7 +125,7 @@ export async function render(main) {
     }
   }
 
-  main.replaceChildren(h('h1', { tabindex: '-1' }, t('stmt.title')), subnav('statements'),
+  main.replaceChildren(h('h1', { tabindex: '-1' }, t('stmt.title')), subnav('statements'), badgeSlot('stmt-test-modes'),
     h('form', { id: 'stmt-form', class: 'panel', novalidate: true, onsubmit: importFile },
       h('h2', {}, t('stmt.importTitle')), err,
       h('label', { for: 'stmt-file' }, t('stmt.file')), h('p', { class: 'hint', id: 'stmt-hint' }, t('stmt.hint')), input,
