@@ -1,9 +1,6 @@
 package receipts
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,26 +26,17 @@ type Ballot struct {
 // IssueBallot signs a ballot receipt and saves it (kind ballot, owned by the
 // citizen) through txApp, the transaction that accepts the ballot.
 func (s *Service) IssueBallot(txApp core.App, b Ballot) (*core.Record, error) {
-	set, err := s.Keys()
+	set, key, cti, err := s.start("ballot receipt")
 	if err != nil {
 		return nil, err
 	}
-	key := set.Active()
-	if key == nil {
-		return nil, errors.New("issue ballot receipt: no active signing key")
-	}
-	cti := make([]byte, CTISize)
-	if _, err := rand.Read(cti); err != nil {
-		return nil, fmt.Errorf("issue ballot receipt: cti: %w", err)
-	}
-	at := b.At.UTC().Truncate(time.Second)
 	version := b.Version
 	c := &Claims{
-		Issuer: key.Issuer, IssuedAt: at, CTI: cti, Version: SchemaVersion,
+		Issuer: key.Issuer, IssuedAt: b.At.UTC().Truncate(time.Second), CTI: cti, Version: SchemaVersion,
 		Number: b.Code, Service: BallotService, Status: b.Status,
 		Holder: set.HolderTag(b.CitizenID), BallotVersion: &version,
 	}
-	code, err := Sign(c, key)
+	row, err := signedRow(c, key, KindBallot)
 	if err != nil {
 		return nil, fmt.Errorf("issue ballot receipt for %s: %w", b.Code, err)
 	}
@@ -61,11 +49,9 @@ func (s *Service) IssueBallot(txApp core.App, b Ballot) (*core.Record, error) {
 	rec.Set("consultation", b.ConsultationID)
 	rec.Set("ballot_version", b.Version)
 	rec.Set("ballot_status", b.Status)
-	rec.Set("code", code)
-	rec.Set("kind", KindBallot)
-	rec.Set("issued_at", at)
-	rec.Set("kid", key.KidString())
-	rec.Set("cti", hex.EncodeToString(cti))
+	rec.Load(row)
+	// through Save, not rawinsert: a ballot receipt is the citizen's own row
+	// (no request), announced by the records' hooks rather than OnReceiptIssued
 	if err := txApp.Save(rec); err != nil {
 		return nil, fmt.Errorf("save ballot receipt for %s: %w", b.Code, err)
 	}

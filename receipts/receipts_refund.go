@@ -1,9 +1,6 @@
 package receipts
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -39,27 +36,18 @@ func (s *Service) IssueRefund(txApp core.App, req *core.Record, r Refund) (*core
 	if r.Refunded <= 0 || r.Paid < 0 {
 		return nil, fmt.Errorf("issue refund receipt for request %s: refunded %d of %d", req.Id, r.Refunded, r.Paid)
 	}
-	set, err := s.Keys()
+	set, key, cti, err := s.start("refund receipt")
 	if err != nil {
 		return nil, err
 	}
-	key := set.Active()
-	if key == nil {
-		return nil, errors.New("issue refund receipt: no active signing key")
-	}
-	svc, err := txApp.FindRecordById(collServices, req.GetString("service"))
+	serviceCode, err := s.serviceCode(txApp, req.GetString("service"))
 	if err != nil {
 		return nil, fmt.Errorf("issue refund receipt: service of request %s: %w", req.Id, err)
 	}
-	cti := make([]byte, CTISize)
-	if _, err := rand.Read(cti); err != nil {
-		return nil, fmt.Errorf("issue refund receipt: cti: %w", err)
-	}
-	now := time.Now().UTC().Truncate(time.Second)
 	paid, refunded := uint64(r.Paid), uint64(r.Refunded)
 	c := &Claims{
-		Issuer: key.Issuer, IssuedAt: now, CTI: cti, Version: SchemaVersion,
-		Number: req.GetString("number"), Service: svc.GetString("code"), Status: req.GetString("status"),
+		Issuer: key.Issuer, IssuedAt: time.Now().UTC().Truncate(time.Second), CTI: cti, Version: SchemaVersion,
+		Number: req.GetString("number"), Service: serviceCode, Status: req.GetString("status"),
 		Amount: &paid, Currency: r.Currency, PaymentRef: r.Reference,
 		Pay: &PaymentClaims{Kind: PayKindRefund, Method: r.Method, FeeID: r.FeeID, Refunded: &refunded},
 	}
@@ -76,23 +64,5 @@ func (s *Service) IssueRefund(txApp core.App, req *core.Record, r Refund) (*core
 		due := uint64(max(r.AmountDue, 0))
 		c.Pay.AmountDue = &due
 	}
-	code, err := Sign(c, key)
-	if err != nil {
-		return nil, fmt.Errorf("issue refund receipt for request %s: %w", req.Id, err)
-	}
-	col, err := txApp.FindCachedCollectionByNameOrId(collReceipts)
-	if err != nil {
-		return nil, fmt.Errorf("issue refund receipt: %w", err)
-	}
-	rec := core.NewRecord(col)
-	rec.Set("request", req.Id)
-	rec.Set("code", code)
-	rec.Set("kind", KindRefund)
-	rec.Set("issued_at", now)
-	rec.Set("kid", key.KidString())
-	rec.Set("cti", hex.EncodeToString(cti))
-	if err := txApp.Save(rec); err != nil {
-		return nil, fmt.Errorf("save refund receipt for request %s: %w", req.Id, err)
-	}
-	return rec, nil
+	return s.insert(txApp, req, c, key, KindRefund)
 }

@@ -72,26 +72,17 @@ func (s *Service) Keys() (*KeySet, error) {
 // (the caller's transaction, so the receipt commits or rolls back with the
 // change that caused it). It returns the saved receipts record.
 func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Record, error) {
-	set, err := s.Keys()
+	set, key, cti, err := s.start(kind + " receipt")
 	if err != nil {
 		return nil, err
-	}
-	key := set.Active()
-	if key == nil {
-		return nil, errors.New("issue receipt: no active signing key")
 	}
 	serviceCode, err := s.serviceCode(txApp, req.GetString("service"))
 	if err != nil {
 		return nil, fmt.Errorf("issue receipt: service of request %s: %w", req.Id, err)
 	}
-	cti := make([]byte, CTISize)
-	if _, err := rand.Read(cti); err != nil {
-		return nil, fmt.Errorf("issue receipt: cti: %w", err)
-	}
-	now := time.Now().UTC().Truncate(time.Second)
 	c := &Claims{
 		Issuer:   key.Issuer,
-		IssuedAt: now,
+		IssuedAt: time.Now().UTC().Truncate(time.Second),
 		CTI:      cti,
 		Version:  SchemaVersion,
 		Number:   req.GetString("number"),
@@ -114,26 +105,59 @@ func (s *Service) Issue(txApp core.App, req *core.Record, kind string) (*core.Re
 			applyPayment(c, p)
 		}
 	}
+	return s.insert(txApp, req, c, key, kind)
+}
+
+// start returns what every receipt's claims begin with: the current key
+// set, its active key and a fresh CTI (what names the receipt in errors).
+func (s *Service) start(what string) (*KeySet, *Key, []byte, error) {
+	set, err := s.Keys()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key := set.Active()
+	if key == nil {
+		return nil, nil, nil, fmt.Errorf("issue %s: no active signing key", what)
+	}
+	cti := make([]byte, CTISize)
+	if _, err := rand.Read(cti); err != nil {
+		return nil, nil, nil, fmt.Errorf("issue %s: cti: %w", what, err)
+	}
+	return set, key, cti, nil
+}
+
+// signedRow signs c with key and returns the stored fields of its receipts
+// row of kind.
+func signedRow(c *Claims, key *Key, kind string) (map[string]any, error) {
 	code, err := Sign(c, key)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"code":      code,
+		"kind":      kind,
+		"issued_at": c.IssuedAt,
+		"kid":       key.KidString(),
+		"cti":       hex.EncodeToString(c.CTI),
+	}, nil
+}
+
+// insert signs c as request req's receipt of kind and writes it in txApp.
+// A server-generated row: a prepared INSERT, no Save (package rawinsert);
+// the push notification and the sync poke follow from OnReceiptIssued and
+// the after-commit hook rawinsert fires.
+func (s *Service) insert(txApp core.App, req *core.Record, c *Claims, key *Key, kind string) (*core.Record, error) {
+	row, err := signedRow(c, key, kind)
 	if err != nil {
 		return nil, fmt.Errorf("issue %s receipt for request %s: %w", kind, req.Id, err)
 	}
-	// a server-generated row: a prepared INSERT, no Save (package rawinsert);
-	// the push notification and the sync poke follow from OnReceiptIssued and
-	// the after-commit hook rawinsert fires
-	rec, err := rawinsert.Insert(txApp, collReceipts, map[string]any{
-		"request":   req.Id,
-		"code":      code,
-		"kind":      kind,
-		"issued_at": now,
-		"kid":       key.KidString(),
-		"cti":       hex.EncodeToString(cti),
-	})
+	row["request"] = req.Id
+	rec, err := rawinsert.Insert(txApp, collReceipts, row)
 	if err != nil {
-		return nil, fmt.Errorf("save receipt for request %s: %w", req.Id, err)
+		return nil, fmt.Errorf("save %s receipt for request %s: %w", kind, req.Id, err)
 	}
 	if err := workflow.Of(txApp).OnReceiptIssued.Trigger(&workflow.Event{App: txApp, Request: req, Receipt: rec, Actor: workflow.System, To: req.GetString("status")}); err != nil {
-		return nil, fmt.Errorf("receipt for request %s: %w", req.Id, err)
+		return nil, fmt.Errorf("%s receipt for request %s: %w", kind, req.Id, err)
 	}
 	return rec, nil
 }
