@@ -1,7 +1,6 @@
 package payments
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -18,12 +17,13 @@ import (
 // govukPay is the Birmingham adapter: GOV.UK Pay's public API
 // (docs.payments.service.gov.uk). The API key chooses test or live.
 type govukPay struct {
+	cardPlatform
+	platformClient
 	cfg GOVUKPayConfig
-	hc  *http.Client
 }
 
 func newGOVUKPay(cfg GOVUKPayConfig) *govukPay {
-	return &govukPay{cfg: cfg, hc: &http.Client{Timeout: 15 * time.Second}}
+	return &govukPay{cfg: cfg, platformClient: newPlatformClient("GOV.UK Pay")}
 }
 
 // GOV.UK Pay's expiry of an unfinished payment (failure code P0020).
@@ -70,33 +70,11 @@ type govukError struct {
 }
 
 func (g *govukPay) do(ctx context.Context, method, path string, body any, idem string) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.cfg.BaseURL, "/")+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+g.cfg.APIKey)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	h := http.Header{"Authorization": {"Bearer " + g.cfg.APIKey}, "Accept": {"application/json"}}
 	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
+		h.Set("Idempotency-Key", idem)
 	}
-	resp, err := g.hc.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("GOV.UK Pay %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+	return g.callJSON(ctx, method, g.cfg.BaseURL, path, body, h)
 }
 
 func govukFail(op string, st int, body []byte) error {
@@ -265,17 +243,6 @@ func (g *govukPay) Handles(t string) bool {
 		return true
 	}
 	return false
-}
-
-// Ack implements Platform.
-func (g *govukPay) Ack(w http.ResponseWriter) error {
-	w.WriteHeader(http.StatusOK)
-	return nil
-}
-
-// Refund implements Provider (platform refunds go through RefundAttempt).
-func (g *govukPay) Refund(context.Context, FeeInfo, int64, string) (*Observed, error) {
-	return nil, ErrManualRefund
 }
 
 // RefundAttempt implements Platform: POST /v1/payments/{id}/refunds with

@@ -30,11 +30,11 @@ func init() {
 type pagoPA struct {
 	rail city.Rail
 	cfg  PagoPAConfig
-	hc   *http.Client
+	platformClient
 }
 
 func newPagoPA(cfg PagoPAConfig, rail city.Rail) *pagoPA {
-	return &pagoPA{rail: rail, cfg: cfg, hc: &http.Client{Timeout: 15 * time.Second}}
+	return &pagoPA{rail: rail, cfg: cfg, platformClient: newPlatformClient("pagoPA GPD")}
 }
 
 // pagoPARail is the city's pagoPA rail (zero when it has none).
@@ -126,28 +126,7 @@ type gpdTransfer struct {
 func iupdOf(iuv string) string { return "CIVICDESK-" + iuv }
 
 func (p *pagoPA) do(ctx context.Context, method, path string, body any, reqID string) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(p.cfg.BaseURL, "/")+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Ocp-Apim-Subscription-Key", p.cfg.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Request-Id", reqID)
-	resp, err := p.hc.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("pagoPA GPD %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+	return p.callJSON(ctx, method, p.cfg.BaseURL, path, body, http.Header{"Ocp-Apim-Subscription-Key": {p.cfg.APIKey}, "X-Request-Id": {reqID}})
 }
 
 // Publish creates and publishes the fee's debt position (idempotent: a 409

@@ -27,13 +27,14 @@ const stripeSessionTTL = time.Hour
 // webhooks only (the success page proves nothing), with the delayed
 // methods' async_payment_succeeded/failed and the session's expiry.
 type stripe struct {
+	cardPlatform
+	platformClient
 	cfg StripeConfig
-	hc  *http.Client
 	now func() time.Time
 }
 
 func newStripe(cfg StripeConfig) *stripe {
-	return &stripe{cfg: cfg, hc: &http.Client{Timeout: 15 * time.Second}, now: time.Now}
+	return &stripe{cfg: cfg, platformClient: newPlatformClient("stripe"), now: time.Now}
 }
 
 // Kind implements Provider.
@@ -57,28 +58,15 @@ type stripeSession struct {
 }
 
 func (s *stripe) do(ctx context.Context, method, path string, form url.Values, idem string) (int, []byte, error) {
-	var rd io.Reader
-	if form != nil {
-		rd = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(s.cfg.BaseURL, "/")+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.cfg.SecretKey)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
+	h := http.Header{"Authorization": {"Bearer " + s.cfg.SecretKey}}
 	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
+		h.Set("Idempotency-Key", idem)
 	}
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("stripe %s %s: %w", method, path, err)
+	var body []byte
+	if form != nil {
+		body = []byte(form.Encode())
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+	return s.call(ctx, method, s.cfg.BaseURL, path, "application/x-www-form-urlencoded", body, h)
 }
 
 func stripeFail(op string, st int, body []byte) error {
@@ -276,17 +264,6 @@ func (s *stripe) Handles(t string) bool {
 		return true
 	}
 	return false
-}
-
-// Ack implements Platform.
-func (s *stripe) Ack(w http.ResponseWriter) error {
-	w.WriteHeader(http.StatusOK)
-	return nil
-}
-
-// Refund implements Provider (platform refunds go through RefundAttempt).
-func (s *stripe) Refund(context.Context, FeeInfo, int64, string) (*Observed, error) {
-	return nil, ErrManualRefund
 }
 
 // RefundAttempt implements Platform: POST /v1/refunds on the session's
