@@ -60,9 +60,16 @@ test('two tabs: one pusher at a time', async () => {
   const { context } = b;
   const pageA = context.pages().find((p) => !p.isClosed());
   const email = await pageA.evaluate(() => JSON.parse(localStorage.getItem('civicdesk.auth')).record.email);
+  let reloadsA = 0;
+  pageA.on('load', () => { reloadsA += 1; });
   const pageB = await context.newPage();
   await pageB.goto(`${srv.url}/requests`);
   await pageB.waitForSelector('main h1');
+  await pageB.waitForLoadState('networkidle'); // B's boot has refreshed the token
+  await pageA.waitForLoadState('networkidle');
+  // the refreshed token B stored is the same citizen's: A must not start over
+  // (it once did, and then each tab's boot reloaded the other without end)
+  assert.equal(reloadsA, 0, 'a token refresh in another tab does not reload this one');
 
   await context.setOffline(true);
   const ids = [await filePothole(pageA, { photos: 2, seed: 21 }), await filePothole(pageB, { photos: 2, seed: 31 })];

@@ -6,7 +6,7 @@
 // written by scripts/pwa-precache.mjs (e2e/pwa-shell.test.js fails if stale).
 
 // PRECACHE-BEGIN (generated: node scripts/pwa-precache.mjs)
-const VERSION = 'e36389f6668f2063';
+const VERSION = '7cd21a7d1cee93b1';
 const SHELL = [
   '/app/api.js',
   '/app/catalog.js',

@@ -254,8 +254,17 @@ async function boot() {
     navigate(url.pathname + url.search);
   });
   addEventListener('popstate', () => render(true));
-  // signed in or out in another tab: start over with that session's database
-  addEventListener('storage', (e) => { if (e.key === 'civicdesk.auth') location.reload(); });
+  // signed in or out in another tab: start over with that session's database.
+  // Only when the citizen changes: every boot refreshes the token, so two open
+  // tabs reloading on any write would reload each other without end.
+  let citizen = session()?.record?.id || null;
+  onSession((s) => { citizen = s?.record?.id || null; });
+  addEventListener('storage', (e) => {
+    if (e.key !== 'civicdesk.auth') return;
+    let next = null;
+    try { next = JSON.parse(e.newValue)?.record?.id || null; } catch { /* unreadable: treat as signed out */ }
+    if (next !== citizen) location.reload();
+  });
   addEventListener('online', () => { updateIndicator(); startSession(); });
   addEventListener('offline', () => { realtime.disconnect(); updateIndicator(); });
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') sync.kick('visible'); });
