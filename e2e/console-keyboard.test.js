@@ -54,6 +54,9 @@ test('the whole day by keyboard', async () => {
   const at = ids.indexOf(a.id);
   for (let i = 0; i <= at; i++) await kb.press('j');
   await page.waitForFunction((id) => location.hash.endsWith(`/${id}`), a.id);
+  // each j opened the file of its row: wait for this row's file, not the one
+  // before it (under load the previous file is still drawn for a moment)
+  await page.waitForFunction((num) => (document.getElementById('file-title')?.textContent || '').includes(num), a.number);
   await page.waitForSelector('#actions');
   assert.equal(await focused(page), 'file-title', 'the opened file takes the focus');
   // a: assign to me
