@@ -12,15 +12,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"civicdesk/bench/benchserver"
@@ -65,16 +61,16 @@ func main() {
 	benchserver.Must(benchserver.Call(base, http.MethodGet, "/open311/v2/requests.json", "", nil, &first))
 	fmt.Printf("GET requests.json answers %d requests (newest %v)\n", len(first), first[0]["requested_datetime"])
 
-	get := load(client, *conc, *duration, func() *http.Request {
+	get := benchserver.Load(client, *conc, *duration, func() *http.Request {
 		req, _ := http.NewRequest(http.MethodGet, listURL, nil)
 		return req
 	})
-	getXML := load(client, *conc, *duration, func() *http.Request {
+	getXML := benchserver.Load(client, *conc, *duration, func() *http.Request {
 		req, _ := http.NewRequest(http.MethodGet, base+"/open311/v2/requests.xml", nil)
 		return req
 	})
-	fmt.Printf("GET requests.json (1,000 of %d), %d clients, %s: %6.1f req/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", *n, *conc, *duration, get.rate, get.p50, get.p95, get.errors)
-	fmt.Printf("GET requests.xml  (1,000 of %d), %d clients, %s: %6.1f req/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", *n, *conc, *duration, getXML.rate, getXML.p50, getXML.p95, getXML.errors)
+	fmt.Printf("GET requests.json (1,000 of %d), %d clients, %s: %6.1f req/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", *n, *conc, *duration, get.Rate, get.P50, get.P95, get.Errors)
+	fmt.Printf("GET requests.xml  (1,000 of %d), %d clients, %s: %6.1f req/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", *n, *conc, *duration, getXML.Rate, getXML.P50, getXML.P95, getXML.Errors)
 
 	citizenTok, citizenID := benchserver.Login(base, "citizens", "citizen@demo.civicdesk.example", "civicdesk-demo-2026")
 	pothole := srv.ServiceID("pothole")
@@ -82,15 +78,15 @@ func main() {
 		"attribute[size]": {"large"}, "attribute[danger]": {"true"}, "address_string": {""}, "description": {"Bench pothole"}}.Encode()
 	recordBody, _ := json.Marshal(map[string]any{"service": pothole, "answers": map[string]any{"size": "large", "danger": true},
 		"location": map[string]any{"lat": 44.4056, "lon": 8.9463}, "description": "Bench pothole", "citizen": citizenID})
-	results := map[string][]result{}
+	results := map[string][]benchserver.Result{}
 	for r := 0; r < *rounds; r++ {
-		results["records"] = append(results["records"], load(client, *conc, *duration, func() *http.Request {
+		results["records"] = append(results["records"], benchserver.Load(client, *conc, *duration, func() *http.Request {
 			req, _ := http.NewRequest(http.MethodPost, base+"/api/collections/requests/records", bytes.NewReader(recordBody))
 			req.Header.Set("content-type", "application/json")
 			req.Header.Set("authorization", citizenTok)
 			return req
 		}))
-		results["open311"] = append(results["open311"], load(client, *conc, *duration, func() *http.Request {
+		results["open311"] = append(results["open311"], benchserver.Load(client, *conc, *duration, func() *http.Request {
 			req, _ := http.NewRequest(http.MethodPost, base+"/open311/v2/requests.json", strings.NewReader(form))
 			req.Header.Set("content-type", "application/x-www-form-urlencoded")
 			return req
@@ -100,8 +96,8 @@ func main() {
 	best := map[string]float64{}
 	for _, name := range []string{"records", "open311"} {
 		for i, res := range results[name] {
-			fmt.Printf("  %-8s round %d: %7.1f creates/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", name, i+1, res.rate, res.p50, res.p95, res.errors)
-			best[name] = max(best[name], res.rate)
+			fmt.Printf("  %-8s round %d: %7.1f creates/s  p50 %6.1f ms  p95 %6.1f ms  errors %d\n", name, i+1, res.Rate, res.P50, res.P95, res.Errors)
+			best[name] = max(best[name], res.Rate)
 		}
 	}
 	fmt.Printf("best: records API %.0f/s, Open311 POST %.0f/s -> open311/records = %.2f\n", best["records"], best["open311"], best["open311"]/best["records"])
@@ -140,57 +136,4 @@ func seed(srv *benchserver.Server, n int) {
 			strftime('%%Y-%%m-%%d %%H:%%M:%%fZ', 'now', printf('-%%d seconds', i * %d), '+100 days')
 		FROM seq`, len(services), cases.String(), len(services), depts.String(), step, step, step)).Bind(dbx.Params{"n": n}).Execute()
 	benchserver.Must(err)
-}
-
-type result struct {
-	rate     float64
-	p50, p95 float64
-	errors   int64
-}
-
-// load runs conc clients sending build()'s request for d and measures the 2xx answers.
-func load(client *http.Client, conc int, d time.Duration, build func() *http.Request) result {
-	var ok, bad atomic.Int64
-	var mu sync.Mutex
-	var lat []float64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []float64
-			for time.Now().Before(deadline) {
-				req := build()
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					bad.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 {
-					bad.Add(1)
-					continue
-				}
-				ok.Add(1)
-				local = append(local, float64(time.Since(t0).Microseconds())/1000)
-			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start).Seconds()
-	sort.Float64s(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[int(p*float64(len(lat)-1))]
-	}
-	return result{rate: float64(ok.Load()) / elapsed, p50: pct(0.5), p95: pct(0.95), errors: bad.Load()}
 }

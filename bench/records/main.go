@@ -13,11 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -58,8 +54,8 @@ func main() {
 	run := func(url string, body func() any) result {
 		cpu0 := srv.CPU()
 		res := load(client, url, citizenTok, body, *conc, *duration)
-		if res.ok > 0 {
-			res.cpuPerOp = (srv.CPU() - cpu0) / time.Duration(res.ok)
+		if res.OK > 0 {
+			res.cpuPerOp = (srv.CPU() - cpu0) / time.Duration(res.OK)
 		}
 		return res
 	}
@@ -72,9 +68,9 @@ func main() {
 	best := map[string]float64{}
 	for _, name := range []string{"plain", "requests"} {
 		for i, res := range results[name] {
-			fmt.Printf("  %-9s round %d: %7.0f creates/s  p50 %6.1f ms  p95 %6.1f ms  server CPU %6.0f µs/create  errors %d\n", name, i+1, res.rate, res.p50, res.p95, float64(res.cpuPerOp.Microseconds()), res.errors)
-			if res.rate > best[name] {
-				best[name] = res.rate
+			fmt.Printf("  %-9s round %d: %7.0f creates/s  p50 %6.1f ms  p95 %6.1f ms  server CPU %6.0f µs/create  errors %d\n", name, i+1, res.Rate, res.P50, res.P95, float64(res.cpuPerOp.Microseconds()), res.Errors)
+			if res.Rate > best[name] {
+				best[name] = res.Rate
 			}
 		}
 	}
@@ -95,59 +91,19 @@ func main() {
 	}
 }
 
+// result is a load round and the server CPU it cost per create.
 type result struct {
-	rate     float64
-	p50, p95 float64
-	errors   int64
-	ok       int64
+	benchserver.Result
 	cpuPerOp time.Duration
 }
 
+// load POSTs body() as JSON to url with token from conc clients for d.
 func load(client *http.Client, url, token string, body func() any, conc int, d time.Duration) result {
-	var ok, bad atomic.Int64
-	var mu sync.Mutex
-	var lat []float64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []float64
-			for time.Now().Before(deadline) {
-				b, _ := json.Marshal(body())
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-				req.Header.Set("content-type", "application/json")
-				req.Header.Set("authorization", token)
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					bad.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					bad.Add(1)
-					continue
-				}
-				ok.Add(1)
-				local = append(local, float64(time.Since(t0).Microseconds())/1000)
-			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start).Seconds()
-	sort.Float64s(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[int(p*float64(len(lat)-1))]
-	}
-	return result{rate: float64(ok.Load()) / elapsed, p50: pct(0.5), p95: pct(0.95), errors: bad.Load(), ok: ok.Load()}
+	return result{Result: benchserver.Load(client, conc, d, func() *http.Request {
+		b, _ := json.Marshal(body())
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+		req.Header.Set("content-type", "application/json")
+		req.Header.Set("authorization", token)
+		return req
+	})}
 }
