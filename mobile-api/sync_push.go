@@ -435,17 +435,25 @@ func findService(tx core.App, codeOrID string) (*serviceRef, error) {
 }
 
 func applyComment(tx core.App, actor workflow.Actor, a *commentArgs) error {
-	existing, err := tx.FindRecordById("request_events", a.EventID)
+	return saveOwnEvent(tx, actor, a.EventID, a.RequestID, "comment", a.Message)
+}
+
+// saveOwnEvent writes the citizen's public event of type typ with message on
+// their own request, under the client-chosen eventID; the same event sent
+// again is a no-op (exactly once), an id taken by anything else a conflict.
+// Through app.Save: it is the citizen's text, checked by hooks/.
+func saveOwnEvent(tx core.App, actor workflow.Actor, eventID, requestID, typ, message string) error {
+	existing, err := tx.FindRecordById("request_events", eventID)
 	switch {
 	case err == nil:
-		if existing.GetString("author") == actor.ID && existing.GetString("request") == a.RequestID {
+		if existing.GetString("author") == actor.ID && existing.GetString("request") == requestID {
 			return nil // already there
 		}
 		return reject("conflict", "eventId", "This eventId is already taken; generate a new one.")
 	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("look up event %s: %w", a.EventID, err)
+		return fmt.Errorf("look up event %s: %w", eventID, err)
 	}
-	if _, err := ownRequest(tx, actor, a.RequestID); err != nil {
+	if _, err := ownRequest(tx, actor, requestID); err != nil {
 		return err
 	}
 	col, err := tx.FindCachedCollectionByNameOrId("request_events")
@@ -453,10 +461,10 @@ func applyComment(tx core.App, actor workflow.Actor, a *commentArgs) error {
 		return fmt.Errorf("request_events collection: %w", err)
 	}
 	ev := core.NewRecord(col)
-	ev.Id = a.EventID
-	ev.Set("request", a.RequestID)
-	ev.Set("type", "comment")
-	ev.Set("message", a.Message)
+	ev.Id = eventID
+	ev.Set("request", requestID)
+	ev.Set("type", typ)
+	ev.Set("message", message)
 	ev.Set("public", true)
 	workflow.AttachActor(ev, actor)
 	return tx.Save(ev)

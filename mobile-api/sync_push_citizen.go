@@ -155,31 +155,7 @@ func applyEdit(tx core.App, actor workflow.Actor, a *editArgs) error {
 // applyNotFixed writes the owner's `not_fixed` event; hooks/ checks the
 // service's window and reopens the request or marks it for a clerk.
 func applyNotFixed(tx core.App, actor workflow.Actor, a *notFixedArgs) error {
-	existing, err := tx.FindRecordById("request_events", a.EventID)
-	switch {
-	case err == nil:
-		if existing.GetString("author") == actor.ID && existing.GetString("request") == a.RequestID {
-			return nil // already there
-		}
-		return reject("conflict", "eventId", "This eventId is already taken; generate a new one.")
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("look up event %s: %w", a.EventID, err)
-	}
-	if _, err := ownRequest(tx, actor, a.RequestID); err != nil {
-		return err
-	}
-	col, err := tx.FindCachedCollectionByNameOrId("request_events")
-	if err != nil {
-		return fmt.Errorf("request_events collection: %w", err)
-	}
-	ev := core.NewRecord(col)
-	ev.Id = a.EventID
-	ev.Set("request", a.RequestID)
-	ev.Set("type", "not_fixed")
-	ev.Set("message", strings.TrimSpace(a.Message))
-	ev.Set("public", true)
-	workflow.AttachActor(ev, actor)
-	return tx.Save(ev)
+	return saveOwnEvent(tx, actor, a.EventID, a.RequestID, "not_fixed", strings.TrimSpace(a.Message))
 }
 
 // applyRate stores (or replaces) the owner's rating of a resolved request.
