@@ -2,8 +2,6 @@ package mobileapi
 
 import (
 	"bytes"
-	"civicdesk/changelog"
-	"civicdesk/recovery"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -14,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -126,66 +123,54 @@ func handlePull(e *core.RequestEvent) error {
 // Pull reads the citizen's changes after req.Cursor, their current state and
 // the client's lastMutationID in ONE read transaction (a WAL snapshot), so the
 // cursor never runs ahead of what was read and lastMutationID never shows a
-// mutation whose effects are missing.
+// mutation whose effects are missing. An up-to-date client is answered from
+// one statement without a transaction (pullUpToDate).
 func Pull(app core.App, citizenID string, req *PullRequest) (*pullResponse, error) {
-	if resp, ok, err := pullUpToDate(app, citizenID, req); err != nil || ok {
+	stmts, err := pullStatements(app)
+	if err != nil {
+		return nil, err
+	}
+	if resp, ok, err := pullUpToDate(stmts, citizenID, req); err != nil || ok {
 		return resp, err
 	}
-	db, ok := app.ConcurrentDB().(*dbx.DB)
-	if !ok {
-		return nil, errors.New("pull: concurrent db is not a *dbx.DB")
-	}
-	tx, err := db.Begin()
+	tx, err := stmts.db.Begin()
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback() // read only: nothing to commit
 
-	r := &reader{app: app, db: tx, citizen: citizenID}
+	r := &reader{stmts: stmts, tx: tx, citizen: citizenID}
 	return r.pull(req)
 }
 
 // reader reads one pull inside one snapshot.
 type reader struct {
-	app     core.App
-	db      dbx.Builder
+	stmts   *pullStmts
+	tx      *sql.Tx
 	citizen string
 	epoch   string
+	head    *pullHead
+}
+
+// query runs one of the prepared statements in the reader's snapshot.
+func (r *reader) query(st *sql.Stmt, args ...any) (*sql.Rows, error) {
+	return r.tx.Stmt(st).Query(args...)
 }
 
 func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	resp := &pullResponse{Changes: []change{}}
-	epoch, err := recovery.Epoch(r.db)
-	if err != nil {
-		return nil, err
-	}
-	r.epoch, resp.Epoch = epoch, epoch
-
-	var client struct {
-		Citizen string `db:"citizen"`
-		LMID    int64  `db:"last_mutation_id"`
-	}
-	err = r.db.NewQuery("SELECT [[citizen]], [[last_mutation_id]] FROM [[sync_clients]] WHERE [[client_id]] = {:id}").
-		Bind(dbx.Params{"id": req.ClientID}).One(&client)
-	switch {
-	case err == nil && client.Citizen != r.citizen:
-		return nil, errClientForeign
-	case err == nil:
-		resp.LastMutationID = client.LMID
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("load client: %w", err)
-	}
-
-	maxSeq, err := changelog.MaxSeq(r.db)
-	if err != nil {
-		return nil, err
-	}
-	floor, err := changelog.Floor(r.db)
-	if err != nil {
-		return nil, err
-	}
-
 	cur := parseCursor(req.Cursor)
+	h, err := readHead(r.stmts, r.tx, req.ClientID, r.citizen, cur.seq)
+	if err != nil {
+		return nil, err
+	}
+	if h.ClientKnown && h.ClientCitizen != r.citizen {
+		return nil, errClientForeign
+	}
+	r.head, r.epoch = h, h.Epoch
+	resp.Epoch, resp.LastMutationID = h.Epoch, h.LMID
+	maxSeq, floor := h.MaxSeq, h.Floor
+
 	if cur.epoch != "" && cur.epoch != r.epoch {
 		// issued before a restore was detected: the sequence behind it is gone
 		cur = cursor{}
@@ -193,11 +178,7 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 	if cur.valid && cur.fp != "" {
 		// the row a cursor names must still be the row it named: after a restore
 		// from backup the sequence numbers are issued again to other changes
-		fp, err := changelog.Fingerprint(r.db, cur.seq)
-		if err != nil {
-			return nil, err
-		}
-		if fp != "" && fp != cur.fp {
+		if fp := rowFingerprint(h.CursorRow); fp != "" && fp != cur.fp {
 			cur.valid = false
 		}
 	}
@@ -210,48 +191,81 @@ func (r *reader) pull(req *PullRequest) (*pullResponse, error) {
 		return r.resetPage(resp, resetCursor{high: maxSeq, epoch: r.epoch}, req.Limit, true)
 	}
 
-	rows, err := changelog.ForCitizen(r.db, r.citizen, cur.seq, req.Limit+1)
+	rows, err := r.changesAfter(cur.seq, req.Limit+1)
 	if err != nil {
 		return nil, err
 	}
 	if len(rows) > req.Limit {
 		rows, resp.HasMore = rows[:req.Limit], true
 	}
-	next := max(maxSeq, cur.seq) // nothing more for this citizen up to the snapshot's high-water mark
 	if resp.HasMore {
-		next = rows[len(rows)-1].Seq
-	}
-	if resp.Cursor, err = r.cursorAt(next); err != nil {
-		return nil, err
+		last := rows[len(rows)-1]
+		resp.Cursor = cursorString(last.seq, last.row, r.epoch)
+	} else {
+		// nothing more for this citizen up to the snapshot's high-water mark
+		// (cur.seq <= maxSeq here)
+		resp.Cursor = cursorString(maxSeq, h.MaxRow, r.epoch)
 	}
 
 	// one entry per record, at its last position: its current state covers the earlier changes
-	last := map[string]int{}
+	last := make(map[string]int, len(rows))
 	for i, row := range rows {
-		last[row.Collection+"/"+row.RecordID] = i
+		last[row.collection+"/"+row.recordID] = i
 	}
 	ids := map[string][]string{}
-	var order []changelog.Change
+	order := make([]pulledChange, 0, len(last))
 	for i, row := range rows {
-		if last[row.Collection+"/"+row.RecordID] != i {
+		if last[row.collection+"/"+row.recordID] != i {
 			continue
 		}
 		order = append(order, row)
-		ids[row.Collection] = append(ids[row.Collection], row.RecordID)
+		ids[row.collection] = append(ids[row.collection], row.recordID)
 	}
 	states, err := r.loadStates(ids)
 	if err != nil {
 		return nil, err
 	}
+	resp.Changes = make([]change, 0, len(order))
 	for _, row := range order {
-		data, ok := states[row.Collection+"/"+row.RecordID]
+		data, ok := states[row.collection+"/"+row.recordID]
 		if !ok {
-			resp.Changes = append(resp.Changes, change{Collection: row.Collection, ID: row.RecordID, Op: opDel})
+			resp.Changes = append(resp.Changes, change{Collection: row.collection, ID: row.recordID, Op: opDel})
 			continue
 		}
-		resp.Changes = append(resp.Changes, change{Collection: row.Collection, ID: row.RecordID, Op: opPut, Data: data})
+		resp.Changes = append(resp.Changes, change{Collection: row.collection, ID: row.recordID, Op: opPut, Data: data})
 	}
 	return resp, nil
+}
+
+// pulledChange is a change row of the citizen, with the text its fingerprint
+// is computed from ("at|record_id|op", as changelog.Fingerprint).
+type pulledChange struct {
+	seq        int64
+	collection string
+	recordID   string
+	op         string
+	row        string
+}
+
+// changesAfter returns up to limit changes of the citizen after seq, in seq order.
+func (r *reader) changesAfter(seq int64, limit int) ([]pulledChange, error) {
+	rows, err := r.query(r.stmts.changes, r.citizen, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []pulledChange
+	for rows.Next() {
+		var c pulledChange
+		if err := rows.Scan(&c.seq, &c.collection, &c.recordID, &c.op, &c.row); err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	return out, nil
 }
 
 // cursor is a parsed pull cursor: a change seq (with the fingerprint of the
@@ -266,11 +280,15 @@ type cursor struct {
 
 // cursorAt is the cursor string for seq, with its row's fingerprint when it has one.
 func (r *reader) cursorAt(seq int64) (string, error) {
-	fp, err := changelog.Fingerprint(r.db, seq)
-	if err != nil || fp == "" {
-		return strconv.FormatInt(seq, 10) + epochSuffix(r.epoch), err
+	if seq == r.head.MaxSeq {
+		return cursorString(seq, r.head.MaxRow, r.epoch), nil
 	}
-	return strconv.FormatInt(seq, 10) + "." + fp + epochSuffix(r.epoch), nil
+	var row string
+	err := r.tx.Stmt(r.stmts.fingerprint).QueryRow(seq).Scan(&row)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read change %d: %w", seq, err)
+	}
+	return cursorString(seq, row, r.epoch), nil
 }
 
 // epochSuffix ends every cursor with the epoch it was issued in ("@k3v9x0p2").
@@ -342,7 +360,7 @@ func (r *reader) resetPage(resp *pullResponse, rc resetCursor, limit int, first 
 	resp.Reset = first
 	for rc.stage < len(resetStages) {
 		coll := resetStages[rc.stage]
-		ids, err := r.visibleIDs(coll, rc.after, limit-len(resp.Changes)+1)
+		ids, err := r.visibleIDs(rc.stage, rc.after, limit-len(resp.Changes)+1)
 		if err != nil {
 			return nil, err
 		}
@@ -383,22 +401,23 @@ func (r *reader) resetPage(resp *pullResponse, rc resetCursor, limit int, first 
 
 var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
-// visibleIDs lists ids of coll that the citizen sees, after `after`, in id order.
-func (r *reader) visibleIDs(coll, after string, limit int) ([]string, error) {
-	var q string
-	switch coll {
-	case "requests":
-		q = "SELECT [[id]] FROM [[requests]] WHERE [[citizen]] = {:c} AND [[id]] > {:after} ORDER BY [[id]] LIMIT {:limit}"
-	case "request_events":
-		q = "SELECT [[e.id]] FROM [[request_events]] e JOIN [[requests]] r ON [[r.id]] = [[e.request]] WHERE [[r.citizen]] = {:c} AND [[e.public]] = TRUE AND [[e.id]] > {:after} ORDER BY [[e.id]] LIMIT {:limit}"
-	case "receipts":
-		q = "SELECT [[x.id]] FROM [[receipts]] x JOIN [[requests]] r ON [[r.id]] = [[x.request]] WHERE [[r.citizen]] = {:c} AND [[x.id]] > {:after} ORDER BY [[x.id]] LIMIT {:limit}"
-	case "fees": // payments room: the fee with its payment instruction, shown offline
-		q = "SELECT [[f.id]] FROM [[fees]] f JOIN [[requests]] r ON [[r.id]] = [[f.request]] WHERE [[r.citizen]] = {:c} AND [[f.id]] > {:after} ORDER BY [[f.id]] LIMIT {:limit}"
+// visibleIDs lists ids of stage's collection that the citizen sees, after `after`, in id order.
+func (r *reader) visibleIDs(stage int, after string, limit int) ([]string, error) {
+	rows, err := r.query(r.stmts.visible[stage], r.citizen, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", resetStages[stage], err)
 	}
+	defer rows.Close()
 	var ids []string
-	if err := r.db.NewQuery(q).Bind(dbx.Params{"c": r.citizen, "after": after, "limit": limit}).Column(&ids); err != nil {
-		return nil, fmt.Errorf("list %s: %w", coll, err)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list %s: %w", resetStages[stage], err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", resetStages[stage], err)
 	}
 	return ids, nil
 }

@@ -1,13 +1,11 @@
 package mobileapi
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strconv"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
@@ -18,14 +16,25 @@ const thumbSize = "320x240"
 // ids that the citizen may see, keyed "collection/id". A record missing from
 // the result is gone or out of the citizen's view: the pull sends `del`.
 //
-// Requests, events and receipts are read into typed rows with the columns
-// the app gets (a few queries per page, no record loads: the shapes are
-// written once, by the JSON encoder); fees, which are few, as records.
+// Rows are scanned into typed rows with the columns the app gets (one
+// prepared statement per collection, a few per page, no record loads: the
+// shapes are written once, by the JSON encoder).
 func (r *reader) loadStates(ids map[string][]string) (map[string]any, error) {
-	out := map[string]any{}
+	n := 0
+	for _, l := range ids {
+		n += len(l)
+	}
+	out := make(map[string]any, n)
 	if reqIDs := ids["requests"]; len(reqIDs) > 0 {
 		var rows []*requestRow
-		if err := r.rows("SELECT "+requestColumns+" FROM [[requests]] WHERE [[citizen]] = {:c} AND [[id]] IN ("+placeholders(len(reqIDs))+")", reqIDs, &rows); err != nil {
+		err := r.scan(r.stmts.requests, func(rs *sql.Rows) error {
+			rq := &requestRow{}
+			rows = append(rows, rq)
+			return rs.Scan(&rq.ID, &rq.Number, &rq.Service, &rq.Status, &rq.StatusNote, &rq.Answers, &rq.Description, &rq.Location,
+				&rq.Address, &rq.Photos, &rq.Department, &rq.Priority, &rq.Fee, &rq.Currency, &rq.PaidAt, &rq.ReportedAt, &rq.DueAt,
+				&rq.ResolvedAt, &rq.NotFixedAt, &rq.Created, &rq.Updated, &rq.ServiceCode)
+		}, r.citizen, jsonIDs(reqIDs))
+		if err != nil {
 			return nil, fmt.Errorf("load requests: %w", err)
 		}
 		if err := r.exportRequests(rows, out); err != nil {
@@ -33,116 +42,104 @@ func (r *reader) loadStates(ids map[string][]string) (map[string]any, error) {
 		}
 	}
 	if evIDs := ids["request_events"]; len(evIDs) > 0 {
-		var rows []*eventRow
-		if err := r.rows("SELECT "+eventColumns+" FROM [[request_events]] e JOIN [[requests]] r ON [[r.id]] = [[e.request]] WHERE [[r.citizen]] = {:c} AND [[e.public]] = TRUE AND [[e.id]] IN ("+placeholders(len(evIDs))+")", evIDs, &rows); err != nil {
-			return nil, fmt.Errorf("load request_events: %w", err)
-		}
-		for _, ev := range rows {
+		err := r.scan(r.stmts.events, func(rs *sql.Rows) error {
+			var ev eventRow
+			if err := rs.Scan(&ev.ID, &ev.Request, &ev.Type, &ev.FromStatus, &ev.ToStatus, &ev.Message, &ev.AuthorType, &ev.Author, &ev.Created); err != nil {
+				return err
+			}
 			out["request_events/"+ev.ID] = ev.export(r.citizen)
+			return nil
+		}, r.citizen, jsonIDs(evIDs))
+		if err != nil {
+			return nil, fmt.Errorf("load request_events: %w", err)
 		}
 	}
 	if rcIDs := ids["receipts"]; len(rcIDs) > 0 {
-		var rows []*receiptRow
-		if err := r.rows("SELECT "+receiptColumns+" FROM [[receipts]] x JOIN [[requests]] r ON [[r.id]] = [[x.request]] WHERE [[r.citizen]] = {:c} AND [[x.id]] IN ("+placeholders(len(rcIDs))+")", rcIDs, &rows); err != nil {
-			return nil, fmt.Errorf("load receipts: %w", err)
-		}
-		for _, rc := range rows {
+		err := r.scan(r.stmts.receipts, func(rs *sql.Rows) error {
+			var rc receiptRow
+			if err := rc.scan(rs); err != nil {
+				return err
+			}
 			out["receipts/"+rc.ID] = rc.export()
+			return nil
+		}, r.citizen, jsonIDs(rcIDs))
+		if err != nil {
+			return nil, fmt.Errorf("load receipts: %w", err)
 		}
 	}
 	if feeIDs := ids["fees"]; len(feeIDs) > 0 {
-		recs, err := r.records("fees", "SELECT f.* FROM [[fees]] f JOIN [[requests]] r ON [[r.id]] = [[f.request]] WHERE [[r.citizen]] = {:c} AND [[f.id]] IN ("+placeholders(len(feeIDs))+")", feeIDs)
+		err := r.scan(r.stmts.fees, func(rs *sql.Rows) error {
+			var f feeRow
+			if err := rs.Scan(&f.ID, &f.Request, &f.Amount, &f.Currency, &f.Reference, &f.State, &f.PaidAmount, &f.RefundedAmount,
+				&f.DueAt, &f.PaidAt, &f.Instruction, &f.Updated); err != nil {
+				return err
+			}
+			out["fees/"+f.ID] = f.export()
+			return nil
+		}, r.citizen, jsonIDs(feeIDs))
 		if err != nil {
-			return nil, err
-		}
-		for _, f := range recs {
-			out["fees/"+f.Id] = exportFee(f)
+			return nil, fmt.Errorf("load fees: %w", err)
 		}
 	}
 	return out, nil
 }
 
-// rows runs q (with {:c} = citizen and {:pN} = ids) in the snapshot into dst.
-func (r *reader) rows(q string, ids []string, dst any) error {
-	params := dbx.Params{"c": r.citizen}
-	for i, id := range ids {
-		params["p"+strconv.Itoa(i)] = id
-	}
-	return r.db.NewQuery(q).Bind(params).All(dst)
-}
-
-// exportFee shapes a fee for the app: amount, state and the payment
-// instruction (QR payload and copyable text), so the Pay view works offline.
-func exportFee(f *core.Record) map[string]any {
-	var instruction any
-	_ = f.UnmarshalJSONField("instruction", &instruction)
-	return map[string]any{
-		"id":              f.Id,
-		"request":         f.GetString("request"),
-		"amount":          f.GetInt("amount"),
-		"currency":        f.GetString("currency"),
-		"reference":       f.GetString("reference"),
-		"state":           f.GetString("state"),
-		"paid_amount":     f.GetInt("paid_amount"),
-		"refunded_amount": f.GetInt("refunded_amount"),
-		"due_at":          f.GetString("due_at"),
-		"paid_at":         f.GetString("paid_at"),
-		"instruction":     instruction,
-		"qr":              "/api/payments/fees/" + url.PathEscape(f.Id) + "/qr.png",
-		"updated":         f.GetString("updated"),
-	}
-}
-
-// placeholders returns "{:p0}, {:p1}, ..." for n bound ids.
-func placeholders(n int) string {
-	s := ""
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("{:p%d}", i)
-	}
-	return s
-}
-
-// records runs q (with {:c} = citizen and {:pN} = ids) in the snapshot and
-// loads the rows as records of collection, with PocketBase's field types.
-func (r *reader) records(collection, q string, ids []string) ([]*core.Record, error) {
-	col, err := r.app.FindCachedCollectionByNameOrId(collection)
+// scan runs a prepared statement in the snapshot and calls each for every row.
+func (r *reader) scan(st *sql.Stmt, each func(*sql.Rows) error, args ...any) error {
+	rows, err := r.query(st, args...)
 	if err != nil {
-		return nil, fmt.Errorf("collection %s: %w", collection, err)
+		return err
 	}
-	params := dbx.Params{"c": r.citizen}
-	for i, id := range ids {
-		params[fmt.Sprintf("p%d", i)] = id
-	}
-	var rows []dbx.NullStringMap
-	if err := r.db.NewQuery(q).Bind(params).All(&rows); err != nil {
-		return nil, fmt.Errorf("load %s: %w", collection, err)
-	}
-	out := make([]*core.Record, 0, len(rows))
-	for _, row := range rows {
-		data := make(map[string]any, len(row))
-		for k, v := range row {
-			if v.Valid {
-				data[k] = v.String
-			}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
 		}
-		rec := core.NewRecord(col)
-		rec.Load(data)
-		// Load goes through the field setters, and an autodate field's setter
-		// ignores values: set created/updated raw, as PocketBase's own scan does
-		for _, f := range col.Fields {
-			if _, ok := f.(*core.AutodateField); ok {
-				if dt, err := types.ParseDateTime(data[f.GetName()]); err == nil {
-					rec.SetRaw(f.GetName(), dt)
-				}
-			}
-		}
-		rec.Id = row["id"].String
-		out = append(out, rec)
 	}
-	return out, nil
+	return rows.Err()
+}
+
+const feeColumns = "f.id, COALESCE(f.request, ''), COALESCE(f.amount, 0), COALESCE(f.currency, ''), COALESCE(f.reference, ''), " +
+	"COALESCE(f.state, ''), COALESCE(f.paid_amount, 0), COALESCE(f.refunded_amount, 0), COALESCE(f.due_at, ''), " +
+	"COALESCE(f.paid_at, ''), COALESCE(f.instruction, ''), COALESCE(f.updated, '')"
+
+// feeRow is a fees row as stored.
+type feeRow struct {
+	ID, Request, Currency, Reference, State string
+	Amount, PaidAmount, RefundedAmount      float64
+	DueAt, PaidAt, Instruction, Updated     string
+}
+
+// feeState is a fee as the app gets it: amount, state and the payment
+// instruction (QR payload and copyable text), so the Pay view works offline.
+type feeState struct {
+	ID             string `json:"id"`
+	Request        string `json:"request"`
+	Amount         int    `json:"amount"`
+	Currency       string `json:"currency"`
+	Reference      string `json:"reference"`
+	State          string `json:"state"`
+	PaidAmount     int    `json:"paid_amount"`
+	RefundedAmount int    `json:"refunded_amount"`
+	DueAt          string `json:"due_at"`
+	PaidAt         string `json:"paid_at"`
+	Instruction    any    `json:"instruction"`
+	QR             string `json:"qr"`
+	Updated        string `json:"updated"`
+}
+
+func (f *feeRow) export() feeState {
+	// decoded and encoded again, as a record's JSON field was (keys sorted)
+	var instruction any
+	if f.Instruction != "" {
+		if err := json.Unmarshal([]byte(f.Instruction), &instruction); err != nil {
+			instruction = nil
+		}
+	}
+	return feeState{ID: f.ID, Request: f.Request, Amount: int(f.Amount), Currency: f.Currency, Reference: f.Reference,
+		State: f.State, PaidAmount: int(f.PaidAmount), RefundedAmount: int(f.RefundedAmount), DueAt: dateString(f.DueAt),
+		PaidAt: dateString(f.PaidAt), Instruction: instruction,
+		QR: "/api/payments/fees/" + url.PathEscape(f.ID) + "/qr.png", Updated: dateString(f.Updated)}
 }
 
 // exportRequests shapes requests for the app, with their receipts, photos and
@@ -155,39 +152,35 @@ func (r *reader) exportRequests(rows []*requestRow, out map[string]any) error {
 	for i, rq := range rows {
 		ids[i] = rq.ID
 	}
-	var receipts []*receiptRow
-	if err := r.rows("SELECT "+receiptColumns+" FROM [[receipts]] x WHERE x.[[request]] IN ("+placeholders(len(ids))+") ORDER BY x.[[issued_at]], x.[[id]]", ids, &receipts); err != nil {
+	byRequest := make(map[string][]receiptState, len(rows))
+	err := r.scan(r.stmts.requestReceipts, func(rs *sql.Rows) error {
+		var rc receiptRow
+		if err := rc.scan(rs); err != nil {
+			return err
+		}
+		byRequest[rc.Request] = append(byRequest[rc.Request], rc.export())
+		return nil
+	}, jsonIDs(ids))
+	if err != nil {
 		return fmt.Errorf("load receipts: %w", err)
 	}
-	byRequest := map[string][]receiptState{}
-	for _, rc := range receipts {
-		byRequest[rc.Request] = append(byRequest[rc.Request], rc.export())
-	}
 
-	var uploads []*uploadRow
-	if err := r.rows("SELECT * FROM [[sync_uploads]] WHERE [[citizen]] = {:c} AND [[request_id]] IN ("+placeholders(len(ids))+") ORDER BY [[created]], [[attachment_id]]", ids, &uploads); err != nil {
-		return fmt.Errorf("load uploads: %w", err)
-	}
 	uploadsByRequest := map[string][]*uploadRow{}
-	for _, u := range uploads {
+	err = r.scan(r.stmts.uploads, func(rs *sql.Rows) error {
+		u := &uploadRow{}
+		if err := rs.Scan(&u.AttachmentID, &u.RequestID, &u.Status, &u.Filename, &u.ErrorCode, &u.ErrorMessage); err != nil {
+			return err
+		}
 		uploadsByRequest[u.RequestID] = append(uploadsByRequest[u.RequestID], u)
-	}
-
-	var services []struct {
-		ID   string `db:"id"`
-		Code string `db:"code"`
-	}
-	if err := r.db.NewQuery("SELECT [[id]], COALESCE([[code]], '') AS [[code]] FROM [[services]]").All(&services); err != nil {
-		return fmt.Errorf("load service codes: %w", err)
-	}
-	codes := make(map[string]string, len(services))
-	for _, s := range services {
-		codes[s.ID] = s.Code
+		return nil
+	}, r.citizen, jsonIDs(ids))
+	if err != nil {
+		return fmt.Errorf("load uploads: %w", err)
 	}
 
 	for _, rq := range rows {
 		st := &requestState{
-			ID: rq.ID, Number: rq.Number, Service: rq.Service, ServiceCode: codes[rq.Service],
+			ID: rq.ID, Number: rq.Number, Service: rq.Service, ServiceCode: rq.ServiceCode,
 			Status: rq.Status, StatusNote: rq.StatusNote, Answers: jsonOrNull(rq.Answers), Description: rq.Description,
 			Address: rq.Address, Photos: []photoState{}, Attachments: uploadsByRequest[rq.ID],
 			Department: rq.Department, Priority: rq.Priority, Fee: int(rq.Fee), Currency: rq.Currency,
@@ -218,15 +211,14 @@ func (r *reader) exportRequests(rows []*requestRow, out map[string]any) error {
 	return nil
 }
 
-// requestColumns are the requests columns the app gets (NULL: a column added
-// after the row was written).
-const requestColumns = "[[id]], COALESCE([[number]], '') AS [[number]], COALESCE([[service]], '') AS [[service]], " +
-	"COALESCE([[status]], '') AS [[status]], COALESCE([[status_note]], '') AS [[status_note]], COALESCE([[answers]], '') AS [[answers]], " +
-	"COALESCE([[description]], '') AS [[description]], COALESCE([[location]], '') AS [[location]], COALESCE([[address]], '') AS [[address]], " +
-	"COALESCE([[photos]], '') AS [[photos]], COALESCE([[department]], '') AS [[department]], COALESCE([[priority]], '') AS [[priority]], " +
-	"COALESCE([[fee]], 0) AS [[fee]], COALESCE([[currency]], '') AS [[currency]], COALESCE([[paid_at]], '') AS [[paid_at]], " +
-	"COALESCE([[reported_at]], '') AS [[reported_at]], COALESCE([[due_at]], '') AS [[due_at]], COALESCE([[resolved_at]], '') AS [[resolved_at]], " +
-	"COALESCE([[not_fixed_at]], '') AS [[not_fixed_at]], COALESCE([[created]], '') AS [[created]], COALESCE([[updated]], '') AS [[updated]]"
+// requestColumns are the requests (r) columns the app gets, with the code of
+// its service (s) (NULL: a column added after the row was written). The
+// order is the order requestRow is scanned in.
+const requestColumns = "r.id, COALESCE(r.number, ''), COALESCE(r.service, ''), COALESCE(r.status, ''), COALESCE(r.status_note, ''), " +
+	"COALESCE(r.answers, ''), COALESCE(r.description, ''), COALESCE(r.location, ''), COALESCE(r.address, ''), COALESCE(r.photos, ''), " +
+	"COALESCE(r.department, ''), COALESCE(r.priority, ''), COALESCE(r.fee, 0), COALESCE(r.currency, ''), COALESCE(r.paid_at, ''), " +
+	"COALESCE(r.reported_at, ''), COALESCE(r.due_at, ''), COALESCE(r.resolved_at, ''), COALESCE(r.not_fixed_at, ''), " +
+	"COALESCE(r.created, ''), COALESCE(r.updated, ''), COALESCE(s.code, '')"
 
 // requestRow is a requests row as stored.
 type requestRow struct {
@@ -251,6 +243,7 @@ type requestRow struct {
 	NotFixedAt  string  `db:"not_fixed_at"`
 	Created     string  `db:"created"`
 	Updated     string  `db:"updated"`
+	ServiceCode string  `db:"service_code"`
 }
 
 // requestState is a request as the app gets it (docs/sync-protocol.md "Data shapes").
@@ -293,9 +286,9 @@ type photoState struct {
 	Thumb string `json:"thumb"`
 }
 
-const eventColumns = "[[e.id]] AS [[id]], COALESCE([[e.request]], '') AS [[request]], COALESCE([[e.type]], '') AS [[type]], " +
-	"COALESCE([[e.from_status]], '') AS [[from_status]], COALESCE([[e.to_status]], '') AS [[to_status]], COALESCE([[e.message]], '') AS [[message]], " +
-	"COALESCE([[e.author_type]], '') AS [[author_type]], COALESCE([[e.author]], '') AS [[author]], COALESCE([[e.created]], '') AS [[created]]"
+// eventColumns are the request_events (e) columns of eventRow, in its scan order.
+const eventColumns = "e.id, COALESCE(e.request, ''), COALESCE(e.type, ''), COALESCE(e.from_status, ''), COALESCE(e.to_status, ''), " +
+	"COALESCE(e.message, ''), COALESCE(e.author_type, ''), COALESCE(e.author, ''), COALESCE(e.created, '')"
 
 // eventRow is a request_events row as stored.
 type eventRow struct {
@@ -328,8 +321,8 @@ func (ev *eventRow) export(citizen string) eventState {
 		Message: ev.Message, AuthorType: ev.AuthorType, Mine: ev.Author == citizen, Created: dateString(ev.Created)}
 }
 
-const receiptColumns = "[[x.id]] AS [[id]], COALESCE([[x.request]], '') AS [[request]], COALESCE([[x.kind]], '') AS [[kind]], " +
-	"COALESCE([[x.code]], '') AS [[code]], COALESCE([[x.issued_at]], '') AS [[issued_at]], COALESCE([[x.revoked]], FALSE) AS [[revoked]]"
+// receiptColumns are the receipts (x) columns of receiptRow, in its scan order.
+const receiptColumns = "x.id, COALESCE(x.request, ''), COALESCE(x.kind, ''), COALESCE(x.code, ''), COALESCE(x.issued_at, ''), COALESCE(x.revoked, FALSE)"
 
 // receiptRow is a receipts row as stored.
 type receiptRow struct {
@@ -350,6 +343,10 @@ type receiptState struct {
 	IssuedAt string `json:"issued_at"`
 	Revoked  bool   `json:"revoked"`
 	QR       string `json:"qr"`
+}
+
+func (rc *receiptRow) scan(rs *sql.Rows) error {
+	return rs.Scan(&rc.ID, &rc.Request, &rc.Kind, &rc.Code, &rc.IssuedAt, &rc.Revoked)
 }
 
 func (rc *receiptRow) export() receiptState {
