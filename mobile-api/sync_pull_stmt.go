@@ -19,15 +19,15 @@ import (
 type pullStmts struct {
 	db *sql.DB
 
-	head            *sql.Stmt // headSQL: the client, the high-water mark, the cursor's row
-	changes         *sql.Stmt // the citizen's changes after a seq
-	fingerprint     *sql.Stmt // "at|record_id|op" of the change at a seq
-	requests        *sql.Stmt // the citizen's requests among ids, with their service code
-	requestReceipts *sql.Stmt // the receipts of requests
-	uploads         *sql.Stmt // the citizen's uploads of requests
-	events          *sql.Stmt // the citizen's public events among ids
-	receipts        *sql.Stmt // the citizen's receipts among ids
-	fees            *sql.Stmt // the citizen's fees among ids
+	head            *sql.Stmt   // headSQL: the client, the high-water mark, the cursor's row
+	changes         *sql.Stmt   // the citizen's changes after a seq
+	fingerprint     *sql.Stmt   // "at|record_id|op" of the change at a seq
+	requests        *sql.Stmt   // the citizen's requests among ids, with their service code
+	requestReceipts *sql.Stmt   // the receipts of requests
+	uploads         *sql.Stmt   // the citizen's uploads of requests
+	events          *sql.Stmt   // the citizen's public events among ids
+	receipts        *sql.Stmt   // the citizen's receipts among ids
+	fees            *sql.Stmt   // the citizen's fees among ids
 	visible         []*sql.Stmt // visibleSQL of each reset stage
 }
 
