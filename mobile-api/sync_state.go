@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -356,11 +357,38 @@ func dateString(s string) string {
 	if s == "" {
 		return ""
 	}
+	// what PocketBase stores, digit for digit in its layout, is formatted
+	// again to itself (time.Parse alone is more lenient than the layout)
+	if t, err := time.Parse(types.DefaultDateLayout, s); err == nil && canonicalDate(s) {
+		if t.IsZero() {
+			return ""
+		}
+		return s
+	}
 	dt, err := types.ParseDateTime(s)
 	if err != nil || dt.IsZero() {
 		return ""
 	}
 	return dt.String()
+}
+
+// canonicalDate reports whether s has the exact shape of PocketBase's date
+// layout, "2006-01-02 15:04:05.000Z".
+func canonicalDate(s string) bool {
+	const layout = types.DefaultDateLayout
+	if len(s) != len(layout) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if l := layout[i]; l >= '0' && l <= '9' {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		} else if s[i] != l {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonOrNull is a stored JSON value, or null when empty or damaged.
