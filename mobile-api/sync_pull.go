@@ -117,7 +117,7 @@ func handlePull(e *core.RequestEvent) error {
 	case err != nil:
 		return e.InternalServerError("Failed to read changes.", err)
 	}
-	return e.JSON(http.StatusOK, resp)
+	return writePull(e, resp)
 }
 
 // Pull reads the citizen's changes after req.Cursor, their current state and
