@@ -16,6 +16,9 @@ import (
 // dbx's rewriting of [[names]] and {:params} by regular expressions) cost
 // more than running them. The texts are constant: id lists are bound as one
 // JSON array and read with json_each, so no statement depends on a page size.
+// Each list drives its statement (CROSS JOIN keeps json_each the outer loop):
+// one primary-key lookup per id, not a scan of everything the citizen has,
+// which the planner would choose for a list of unknown length.
 type pullStmts struct {
 	db *sql.DB
 
@@ -43,12 +46,12 @@ func (s *pullStmts) all() []struct {
 		{&s.head, headSQL},
 		{&s.changes, "SELECT seq, collection, record_id, op, COALESCE(at || '|' || record_id || '|' || op, '') FROM changes WHERE citizen = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"},
 		{&s.fingerprint, "SELECT COALESCE(at || '|' || record_id || '|' || op, '') FROM changes WHERE seq = ?1"},
-		{&s.requests, "SELECT " + requestColumns + " FROM requests r LEFT JOIN services s ON s.id = r.service WHERE r.citizen = ?1 AND r.id IN (SELECT value FROM json_each(?2))"},
-		{&s.requestReceipts, "SELECT " + receiptColumns + " FROM receipts x WHERE x.request IN (SELECT value FROM json_each(?1)) ORDER BY x.issued_at, x.id"},
-		{&s.uploads, "SELECT attachment_id, request_id, status, filename, error_code, error_message FROM sync_uploads WHERE citizen = ?1 AND request_id IN (SELECT value FROM json_each(?2)) ORDER BY created, attachment_id"},
-		{&s.events, "SELECT " + eventColumns + " FROM request_events e JOIN requests r ON r.id = e.request WHERE r.citizen = ?1 AND e.public = TRUE AND e.id IN (SELECT value FROM json_each(?2))"},
-		{&s.receipts, "SELECT " + receiptColumns + " FROM receipts x JOIN requests r ON r.id = x.request WHERE r.citizen = ?1 AND x.id IN (SELECT value FROM json_each(?2))"},
-		{&s.fees, "SELECT " + feeColumns + " FROM fees f JOIN requests r ON r.id = f.request WHERE r.citizen = ?1 AND f.id IN (SELECT value FROM json_each(?2))"},
+		{&s.requests, "SELECT " + requestColumns + " FROM json_each(?2) j CROSS JOIN requests r ON r.id = j.value LEFT JOIN services s ON s.id = r.service WHERE r.citizen = ?1"},
+		{&s.requestReceipts, "SELECT " + receiptColumns + " FROM json_each(?1) j CROSS JOIN receipts x ON x.request = j.value ORDER BY x.issued_at, x.id"},
+		{&s.uploads, "SELECT u.attachment_id, u.request_id, u.status, u.filename, u.error_code, u.error_message FROM json_each(?2) j CROSS JOIN sync_uploads u ON u.citizen = ?1 AND u.request_id = j.value ORDER BY u.created, u.attachment_id"},
+		{&s.events, "SELECT " + eventColumns + " FROM json_each(?2) j CROSS JOIN request_events e ON e.id = j.value CROSS JOIN requests r ON r.id = e.request WHERE r.citizen = ?1 AND e.public = TRUE"},
+		{&s.receipts, "SELECT " + receiptColumns + " FROM json_each(?2) j CROSS JOIN receipts x ON x.id = j.value CROSS JOIN requests r ON r.id = x.request WHERE r.citizen = ?1"},
+		{&s.fees, "SELECT " + feeColumns + " FROM json_each(?2) j CROSS JOIN fees f ON f.id = j.value CROSS JOIN requests r ON r.id = f.request WHERE r.citizen = ?1"},
 	}
 	for i, coll := range resetStages {
 		list = append(list, struct {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"civicdesk/changelog"
+	mobileapi "civicdesk/mobile-api"
 	"civicdesk/testkit"
 	"civicdesk/workflow"
 
@@ -404,5 +406,82 @@ func pullAuthorizationRules(t *testing.T, s *stateWorld, r *replica) {
 		}},
 	} {
 		t.Run(rule.name, rule.check)
+	}
+}
+
+// TestPullResetCursorWhileWriting: a reset paged while the citizen writes ends
+// on the cursor of the seq it started at, with that change row's fingerprint
+// (not the newer high-water mark's), and the next pull brings the new write.
+func TestPullResetCursorWhileWriting(t *testing.T) {
+	s := newStateWorld(t)
+	_, first := s.a.pull(nil, 2)
+	if !first.Reset || !first.HasMore {
+		t.Fatalf("first page %+v", first)
+	}
+	high, _, _ := strings.Cut(strings.TrimPrefix(first.Cursor, "r"), ".")
+	eid := randomID(15)
+	if code, _ := s.a.push(comment(4, eid, s.hole, "written while paging")); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	r := replica{cursor: &first.Cursor, data: map[string]map[string]any{}}
+	applyChanges(&r, first.Changes)
+	for {
+		_, p := s.a.pull(r.cursor, 2)
+		applyChanges(&r, p.Changes)
+		cur := p.Cursor
+		r.cursor = &cur
+		if !p.HasMore {
+			break
+		}
+	}
+	var seq int64
+	if _, err := fmt.Sscan(high, &seq); err != nil {
+		t.Fatalf("reset cursor %q: %v", first.Cursor, err)
+	}
+	fp, err := changelog.Fingerprint(s.w.App.DB(), seq)
+	if err != nil || fp == "" {
+		t.Fatalf("fingerprint of %d: %q %v", seq, fp, err)
+	}
+	if want := high + "." + fp + "@"; !strings.HasPrefix(*r.cursor, want) {
+		t.Fatalf("cursor after the reset %q, want %s<epoch>", *r.cursor, want)
+	}
+	s.a.sync(&r, 2)
+	if r.data["request_events/"+eid] == nil {
+		t.Fatal("the write made while paging never arrived")
+	}
+	sameRecords(t, r.data, oracleView(t, s.w.App, s.w.CitizenA.Id))
+}
+
+// TestPullStatementPlans: every pull statement reads by index, and one that
+// is given a list of ids walks that list (one primary-key lookup per id), so
+// a page costs the same for a citizen with ten requests or ten thousand.
+func TestPullStatementPlans(t *testing.T) {
+	w := testkit.NewApp(t)
+	db := w.App.ConcurrentDB().(*dbx.DB).DB()
+	for _, q := range mobileapi.PullStatementSQL() {
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, "x", "[]", 0)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for i, step := range plan {
+			table, isScan := strings.CutPrefix(step, "SCAN ")
+			switch {
+			case isScan && !strings.HasPrefix(table, "j ") && !strings.HasPrefix(table, "(") &&
+				table != "CONSTANT ROW" && table != "sqlite_sequence": // one row per AUTOINCREMENT table
+				t.Errorf("%s\nscans a table: %q (plan %q)", q, step, plan)
+			case strings.Contains(q, "json_each") && i == 0 && !strings.HasPrefix(step, "SCAN j "):
+				t.Errorf("%s\ndoes not walk its id list first: plan %q", q, plan)
+			}
+		}
 	}
 }
