@@ -235,7 +235,7 @@ func newStateWorld(t *testing.T) *stateWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec = w.MoveTo(t, rec, "in_progress")
+	w.MoveTo(t, rec, "in_progress")
 	ev, _ := w.App.FindRecordById("request_events", s.hidden)
 	ev.Set("public", false)
 	workflow.AttachActor(ev, workflow.ActorFromAuth(w.Supervisor))
