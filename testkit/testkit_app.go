@@ -12,6 +12,7 @@ import (
 	"civicdesk/city"
 	"civicdesk/demo"
 	"civicdesk/rooms"
+	"civicdesk/sqlitedb"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
@@ -47,7 +48,8 @@ func WithCity(cfg city.Config) Option {
 // does) and the demo city seeded. Cleanup is registered on t.
 func NewApp(t testing.TB, opts ...Option) *World {
 	t.Helper()
-	app, err := tests.NewTestApp(t.TempDir())
+	// the binary's own DBConnect, so every test runs the driver and pragmas main.go runs
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir(), EncryptionEnv: "pb_test_env", DBConnect: sqlitedb.Connect})
 	if err != nil {
 		t.Fatalf("test app: %v", err)
 	}

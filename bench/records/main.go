@@ -89,6 +89,7 @@ func main() {
 		fmt.Printf("server CPU per create (lowest round): plain %v, requests %v -> plain/requests = %.2f\n",
 			cpu["plain"].Round(time.Microsecond), cpu["requests"].Round(time.Microsecond), float64(cpu["plain"])/float64(cpu["requests"]))
 	}
+	fmt.Printf("server peak RSS (VmHWM): %.0f MB\n", float64(srv.PeakRSS())/(1<<20))
 }
 
 // result is a load round and the server CPU it cost per create.
