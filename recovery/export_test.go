@@ -1,0 +1,9 @@
+package recovery
+
+import "github.com/pocketbase/pocketbase/core"
+
+// DetectNow runs app's start-up check (what serving does first), so tests of
+// the witness need no server.
+func DetectNow(app core.App) (*Detection, error) {
+	return app.Store().Get(storeKey).(*tracker).detect()
+}
