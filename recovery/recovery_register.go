@@ -10,6 +10,11 @@
 // leave out: it holds the epoch, the highest change sequence number and the
 // highest request numbers this data dir ever had. A database behind its
 // witness, from another epoch, or without a witness has been restored.
+//
+// The witness is rewritten (temp file, fsync, rename) after every created
+// request, before its response, and every 5 s: concurrent requests share one
+// write (writeGroup), and a request whose number the witness already holds
+// (the rest of a sync batch) writes nothing.
 package recovery
 
 import (
