@@ -154,6 +154,11 @@ func loadServiceFee(app core.App, id string) (*serviceFee, error) {
 // onAccepted creates the fee of a service whose fee is due on filing, on
 // every path that accepts a request (records API, sync, Open311, office).
 func onAccepted(e *workflow.Event) error {
+	if e.Request.GetInt("fee") <= 0 {
+		// hooks stamped the service's fee on the request in this transaction:
+		// without one there is nothing due on filing, and no service to read
+		return e.Next()
+	}
 	svc, err := loadServiceFee(e.App, e.Request.GetString("service"))
 	if err != nil {
 		return fmt.Errorf("payments: service of request %s: %w", e.Request.Id, err)
