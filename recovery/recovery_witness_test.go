@@ -2,12 +2,14 @@ package recovery_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 
+	"civicdesk/changelog"
 	"civicdesk/hooks"
 	"civicdesk/recovery"
 	"civicdesk/testkit"
@@ -69,4 +71,41 @@ func fileRequest(w *testkit.World) (*core.Record, error) {
 	rec.Load(map[string]any{"service": w.Services["pothole"], "answers": map[string]any{"size": "medium"}, "address": "Via Roma 1", "citizen": w.CitizenA.Id})
 	workflow.AttachActor(rec, workflow.Actor{Kind: workflow.ActorCitizen, ID: w.CitizenA.Id})
 	return rec, w.App.Save(rec)
+}
+
+// TestReadStateMatchesItsParts: update's one-statement read gives what
+// Epoch, changelog.MaxSeq and hooks.NumberCounters give.
+func TestReadStateMatchesItsParts(t *testing.T) {
+	w := testkit.NewApp(t)
+	if _, err := recovery.DetectNow(w.App); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := fileRequest(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hooks.RaiseNumberCounter(w.App, 2031, 77); err != nil { // a second year
+		t.Fatal(err)
+	}
+	db := w.App.ConcurrentDB()
+	epoch, maxSeq, counters, err := recovery.ReadState(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEpoch, err := recovery.Epoch(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSeq, err := changelog.MaxSeq(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounters, err := hooks.NumberCounters(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if epoch != wantEpoch || epoch == "" || maxSeq != wantSeq || maxSeq == 0 || !maps.Equal(counters, wantCounters) || len(counters) != 2 {
+		t.Fatalf("read %q %d %v, want %q %d %v", epoch, maxSeq, counters, wantEpoch, wantSeq, wantCounters)
+	}
 }
