@@ -398,3 +398,26 @@ func TestPruneResults(t *testing.T) {
 		t.Fatalf("replay after pruning: %d %+v", code, res)
 	}
 }
+
+// A photo uploaded under the request's id before its create (metadata
+// requestId, no attachment list on the create) is attached by the create.
+func TestPushCreateFindsEarlierUploads(t *testing.T) {
+	w := testkit.NewApp(t)
+	base := serve(t, w)
+	c := newClient(t, base, w.CitizenA)
+	tc := &tusClient{t: t, base: base, token: c.token}
+	rid, att := randomID(15), "att-"+randomID(6)
+	photo := testJPEG(t, 30, 20)
+	if resp := tc.upload(att, rid, photo, sha(photo)); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	if code, res := c.push(create(1, rid)); code != http.StatusOK || res.Results[0].Status != "applied" {
+		t.Fatalf("push: %d %+v", code, res)
+	}
+	if st, _ := uploadStatus(t, w.App, att); st != "attached" {
+		t.Fatalf("upload %s", st)
+	}
+	if n := len(storedPhotos(t, w.App, rid)); n != 1 {
+		t.Fatalf("%d photos, want 1", n)
+	}
+}

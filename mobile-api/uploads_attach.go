@@ -164,11 +164,3 @@ func removeAfterCommit(tx core.App, rows []*uploadRow) {
 	}
 	remove()
 }
-
-// hasUploadsFor reports whether the citizen has uploads naming requestID.
-func hasUploadsFor(tx core.App, citizenID, requestID string) bool {
-	var n int
-	_ = tx.DB().NewQuery("SELECT COUNT(*) FROM [[sync_uploads]] WHERE [[citizen]] = {:c} AND [[request_id]] = {:r}").
-		Bind(dbx.Params{"c": citizenID, "r": requestID}).Row(&n)
-	return n > 0
-}

@@ -112,25 +112,59 @@ func CheckConfig(p city.PaymentConfig) error {
 // feeMode is a service's effective fee mode: an explicit fee_mode, else
 // on_filing when the service has a fee.
 func feeMode(svc *core.Record) string {
-	switch m := svc.GetString("fee_mode"); m {
+	return effectiveFeeMode(svc.GetString("fee_mode"), svc.GetInt("fee"))
+}
+
+// effectiveFeeMode is feeMode of a service's fee_mode and fee.
+func effectiveFeeMode(mode string, fee int) string {
+	switch mode {
 	case ModeOnFiling, ModeAssessed, ModeNone:
-		return m
+		return mode
 	}
-	if svc.GetInt("fee") > 0 {
+	if fee > 0 {
 		return ModeOnFiling
 	}
 	return ModeNone
 }
 
+// serviceFee is what filing needs of a service: its fee fields, read
+// narrowly (the service record also carries large localized texts, and
+// every accepted request reads it).
+type serviceFee struct {
+	Mode     string `db:"fee_mode"`
+	Fee      int    `db:"fee"`
+	Currency string `db:"currency"`
+	DueDays  int    `db:"fee_due_days"`
+}
+
+// loadServiceFee reads service id's fee fields in app (the write's
+// transaction, so they are the values the request was stamped with).
+func loadServiceFee(app core.App, id string) (*serviceFee, error) {
+	f := &serviceFee{}
+	// COALESCE and CAST: NULL in a column added later, numbers as GetInt reads them
+	err := app.DB().NewQuery("SELECT COALESCE([[fee_mode]], '') AS [[fee_mode]], CAST(COALESCE([[fee]], 0) AS INTEGER) AS [[fee]], " +
+		"COALESCE([[currency]], '') AS [[currency]], CAST(COALESCE([[fee_due_days]], 0) AS INTEGER) AS [[fee_due_days]] " +
+		"FROM {{" + collServices + "}} WHERE [[id]] = {:id}").Bind(dbx.Params{"id": id}).One(f)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // onAccepted creates the fee of a service whose fee is due on filing, on
 // every path that accepts a request (records API, sync, Open311, office).
 func onAccepted(e *workflow.Event) error {
-	svc, err := e.App.FindRecordById(collServices, e.Request.GetString("service"))
+	if e.Request.GetInt("fee") <= 0 {
+		// hooks stamped the service's fee on the request in this transaction:
+		// without one there is nothing due on filing, and no service to read
+		return e.Next()
+	}
+	svc, err := loadServiceFee(e.App, e.Request.GetString("service"))
 	if err != nil {
 		return fmt.Errorf("payments: service of request %s: %w", e.Request.Id, err)
 	}
-	if feeMode(svc) == ModeOnFiling && svc.GetInt("fee") > 0 {
-		if _, err := CreateFee(e.App, e.Request, int64(svc.GetInt("fee")), svc.GetString("currency"), svc.GetInt("fee_due_days"), workflow.System); err != nil {
+	if effectiveFeeMode(svc.Mode, svc.Fee) == ModeOnFiling && svc.Fee > 0 {
+		if _, err := CreateFee(e.App, e.Request, int64(svc.Fee), svc.Currency, svc.DueDays, workflow.System); err != nil {
 			return fmt.Errorf("payments: fee of request %s: %w", e.Request.Id, err)
 		}
 	}

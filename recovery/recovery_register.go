@@ -10,6 +10,11 @@
 // leave out: it holds the epoch, the highest change sequence number and the
 // highest request numbers this data dir ever had. A database behind its
 // witness, from another epoch, or without a witness has been restored.
+//
+// The witness is rewritten (temp file, fsync, rename) after every created
+// request, before its response, and every 5 s: concurrent requests share one
+// write (writeGroup), and a request whose number the witness already holds
+// (the rest of a sync batch) writes nothing.
 package recovery
 
 import (
@@ -17,6 +22,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"civicdesk/hooks"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -80,8 +87,12 @@ func Register(app core.App) {
 	app.OnRecordAfterCreateSuccess("requests").Bind(&hook.Handler[*core.RecordEvent]{
 		Id: HookIDNumbers,
 		Func: func(e *core.RecordEvent) error {
-			// a number counts once it committed; record it before the phone can see it acknowledged
-			if err := t.update(); err != nil {
+			// a number counts once it committed; record it before the phone can see it
+			// acknowledged (concurrent requests share one write: writeGroup)
+			if t.covers(e.Record.GetString("number")) {
+				return e.Next() // an earlier write already read it (e.g. a sync batch's first request)
+			}
+			if err := t.group.do(t.update); err != nil {
 				e.App.Logger().Error("civicdesk: restore witness", "error", err)
 			}
 			return e.Next()
@@ -105,6 +116,21 @@ type tracker struct {
 	mu   sync.Mutex
 	w    *Witness // nil until detect ran
 	stop chan struct{}
+
+	group writeGroup // the per-request writes, shared by concurrent requests
+}
+
+// covers reports whether the witness already holds number (a request's):
+// a witness write that began after the request committed saw it, and the
+// witness is never lowered, so there is nothing to write for it.
+func (t *tracker) covers(number string) bool {
+	year, n, ok := hooks.ParseNumber(number)
+	if !ok {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.w != nil && t.w.Numbers[numberKey(year)] >= n
 }
 
 func (t *tracker) startTicker() {
