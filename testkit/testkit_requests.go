@@ -13,7 +13,7 @@ import (
 // (the same hooks as every path) and returns it.
 func (w *World) NewRequest(t testing.TB, citizen *core.Record) *core.Record {
 	t.Helper()
-	col, err := w.App.FindCollectionByNameOrId("requests")
+	col, err := w.App.FindCachedCollectionByNameOrId("requests")
 	if err != nil {
 		t.Fatal(err)
 	}
