@@ -99,6 +99,14 @@ func (u *uploads) preCreate(hook tus.HookEvent) (tus.HTTPResponse, tus.FileInfoC
 // preFinish runs the pipeline when the last byte arrived, before tusd answers
 // the final PATCH: the client learns about a rejection in that response.
 func (u *uploads) preFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
+	// tusd's deadlines (30 s read, 60 s write after the last byte) are for
+	// moving bytes; a photo may wait longer than that for the pipeline in a
+	// storm, and the answer must still reach the client
+	if w, ok := hook.Context.Value(responseKey{}).(http.ResponseWriter); ok {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Now().Add(answerTimeout))
+	}
 	row, err := u.finish(hook.Context, hook.Upload.ID)
 	if err != nil {
 		u.app.Logger().Error("Failed to process a photo upload", "upload", hook.Upload.ID, "error", err)
@@ -109,6 +117,13 @@ func (u *uploads) preFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 	}
 	return tus.HTTPResponse{}, nil
 }
+
+// responseKey is the request-context key of a final PATCH's response writer.
+type responseKey struct{}
+
+// answerTimeout bounds how long a final PATCH may wait for the pipeline and
+// still answer.
+const answerTimeout = 5 * time.Minute
 
 // tusError is a tusd error whose body has PocketBase's error shape.
 func tusError(status int, code, msg string) tus.Error {
@@ -260,7 +275,8 @@ func (u *uploads) handlePatch(e *core.RequestEvent) error {
 	}
 	switch row.Status {
 	case uploadUploading:
-		u.patch.ServeHTTP(e.Response, tusRequest(e.Request, row.AttachmentID))
+		r := tusRequest(e.Request, row.AttachmentID)
+		u.patch.ServeHTTP(e.Response, r.WithContext(context.WithValue(r.Context(), responseKey{}, e.Response)))
 		return nil
 	case uploadRejected:
 		return rejectedUpload(e, row)
