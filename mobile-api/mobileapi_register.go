@@ -57,7 +57,15 @@ func Register(app core.App) {
 			up.Bind(apis.RequireAuth("citizens"))
 			up.BindFunc(rateLimitCitizen(limit))
 			uploads.mount(up)
-			return se.Next()
+			if err := se.Next(); err != nil {
+				return err
+			}
+			// the server's handler exists once the chain has built it (not
+			// in tests through the router alone)
+			if se.Server != nil && se.Server.Handler != nil {
+				se.Server.Handler = keepRawUploadBody(se.Server.Handler)
+			}
+			return nil
 		},
 	})
 

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"civicdesk/photos"
@@ -25,14 +24,16 @@ import (
 // pipeline and binds the result: attached to its request if that exists,
 // else kept as `ready` until request.create names it. It is idempotent and
 // returns the upload's row as it stands afterwards.
-func (u *uploads) finish(id string) (*uploadRow, error) {
+//
+// It carries on when the client goes away: every byte is here, and a retry
+// then finds the photo attached. ctx gives only its values: net/http and tusd
+// cancel a request's context while its answer is still awaited (tusd's 30 s
+// read deadline outlives the body; 10 s later its hook context ends), which
+// under a storm dropped every photo that waited over 40 s for the pipeline.
+func (u *uploads) finish(ctx context.Context, id string) (*uploadRow, error) {
+	ctx = context.WithoutCancel(ctx)
 	// one finisher per upload (the final PATCH and a HEAD after a crash may race)
-	lock, _ := u.finishing.LoadOrStore(id, &sync.Mutex{})
-	lock.(*sync.Mutex).Lock()
-	defer func() {
-		lock.(*sync.Mutex).Unlock()
-		u.finishing.Delete(id)
-	}()
+	defer u.finishing.Lock(id)()
 
 	row, err := findUpload(u.app.DB(), id)
 	if err != nil {
@@ -42,6 +43,13 @@ func (u *uploads) finish(id string) (*uploadRow, error) {
 		return row, nil // processed by an earlier attempt
 	}
 
+	// the photo's bytes are in memory from here until it is stored: bounded
+	// whatever the number of uploads finishing at once (the others wait here
+	// holding nothing but their connection)
+	if err := u.inMemory.Acquire(ctx, 1); err != nil {
+		return nil, fmt.Errorf("wait to process upload %s: %w", id, err)
+	}
+	defer u.inMemory.Release(1)
 	data, err := os.ReadFile(filepath.Join(tusDir(u.app), id))
 	if err != nil {
 		return nil, fmt.Errorf("read upload %s: %w", id, err)
@@ -53,7 +61,7 @@ func (u *uploads) finish(id string) (*uploadRow, error) {
 	if hex.EncodeToString(sum[:]) != row.SHA256 {
 		return u.reject(row, "checksum_mismatch", "The photo's sha256 does not match what was announced; it was damaged on the way. Upload it again.")
 	}
-	photo, err := u.decode(data)
+	photo, err := u.pipeline.Process(ctx, data)
 	data = nil // let the raw bytes go before the next allocation
 	var pe *photos.Error
 	if errors.As(err, &pe) {
@@ -134,22 +142,6 @@ func (u *uploads) bind(id, name string, data []byte) (*mutationError, error) {
 		return refusal, nil
 	}
 	return nil, err
-}
-
-// decode runs the pipeline within the decoding budget: a photo weighs its
-// pixel count, so many small photos decode in parallel while a 40 MP one
-// decodes alone (it needs ~160 MB per copy of its pixels).
-func (u *uploads) decode(data []byte) (*photos.Photo, error) {
-	cfg, _, err := photos.Header(data)
-	if err != nil {
-		return nil, err
-	}
-	weight := int64(cfg.Width) * int64(cfg.Height)
-	if err := u.budget.Acquire(context.Background(), weight); err != nil {
-		return nil, fmt.Errorf("decode budget: %w", err)
-	}
-	defer u.budget.Release(weight)
-	return photos.Process(data)
 }
 
 // reject marks the upload refused and drops its bytes: nothing is attached.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"civicdesk/photos"
@@ -28,15 +27,22 @@ import (
 // The upload id is the client's attachmentId, so a retried creation finds the
 // upload it already made; sync_uploads records who owns it and where it is.
 type uploads struct {
-	app       core.App
-	store     filestore.FileStore
-	tus       *tus.UnroutedHandler
-	post      http.Handler
-	head      http.Handler
-	patch     http.Handler
-	create    sync.Mutex          // serializes creations, so two retries of one POST make one upload
-	finishing sync.Map            // attachmentId -> *sync.Mutex of the finisher
-	budget    *semaphore.Weighted // pixels being decoded at once (photos.MaxPixels)
+	app   core.App
+	store filestore.FileStore
+	tus   *tus.UnroutedHandler
+	post  http.Handler
+	head  http.Handler
+	patch http.Handler
+	// creating serializes the creations of one attachmentId, so two retries
+	// of one POST make one upload (one lock for all serialized the storm's
+	// creations behind each other's SQLite writes: p50 30-40 s a POST)
+	creating  keyedMutex
+	finishing keyedMutex      // one finisher per upload
+	pipeline  *photos.Limiter // photos decoded and encoded at once: one per core
+	// inMemory bounds the photos whose bytes (raw, then processed until they
+	// are stored) are in memory at once: twice the pipeline, so a photo can
+	// wait for the write lock while the next one is processed.
+	inMemory *semaphore.Weighted
 }
 
 func newUploads(app core.App) (*uploads, error) {
@@ -45,7 +51,8 @@ func newUploads(app core.App) (*uploads, error) {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	u := &uploads{app: app, store: filestore.New(tusDir(app)), budget: semaphore.NewWeighted(photos.MaxPixels)}
+	pipeline := photos.NewLimiter(0)
+	u := &uploads{app: app, store: filestore.New(tusDir(app)), pipeline: pipeline, inMemory: semaphore.NewWeighted(int64(2 * pipeline.Size()))}
 	composer := tus.NewStoreComposer()
 	u.store.UseIn(composer)
 	memorylocker.New().UseIn(composer)
@@ -92,8 +99,17 @@ func (u *uploads) preCreate(hook tus.HookEvent) (tus.HTTPResponse, tus.FileInfoC
 // preFinish runs the pipeline when the last byte arrived, before tusd answers
 // the final PATCH: the client learns about a rejection in that response.
 func (u *uploads) preFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
-	row, err := u.finish(hook.Upload.ID)
+	// tusd's deadlines (30 s read, 60 s write after the last byte) are for
+	// moving bytes; a photo may wait longer than that for the pipeline in a
+	// storm, and the answer must still reach the client
+	if w, ok := hook.Context.Value(responseKey{}).(http.ResponseWriter); ok {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Now().Add(answerTimeout))
+	}
+	row, err := u.finish(hook.Context, hook.Upload.ID)
 	if err != nil {
+		u.app.Logger().Error("Failed to process a photo upload", "upload", hook.Upload.ID, "error", err)
 		return tus.HTTPResponse{}, tusError(http.StatusInternalServerError, "server_error", "The photo could not be processed; retry.")
 	}
 	if row.Status == uploadRejected {
@@ -101,6 +117,13 @@ func (u *uploads) preFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 	}
 	return tus.HTTPResponse{}, nil
 }
+
+// responseKey is the request-context key of a final PATCH's response writer.
+type responseKey struct{}
+
+// answerTimeout bounds how long a final PATCH may wait for the pipeline and
+// still answer.
+const answerTimeout = 5 * time.Minute
 
 // tusError is a tusd error whose body has PocketBase's error shape.
 func tusError(status int, code, msg string) tus.Error {
@@ -123,8 +146,7 @@ func (u *uploads) handlePost(e *core.RequestEvent) error {
 		return e.Error(http.StatusRequestEntityTooLarge, fmt.Sprintf("A photo may be at most %d bytes.", photos.MaxBytes), nil)
 	}
 
-	u.create.Lock()
-	defer u.create.Unlock()
+	defer u.creating.Lock(meta.AttachmentID)()
 
 	row, err := findUpload(e.App.DB(), meta.AttachmentID)
 	switch {
@@ -165,11 +187,23 @@ func (u *uploads) handlePost(e *core.RequestEvent) error {
 }
 
 // created answers a repeated creation with the existing upload's location.
+// An upload whose bytes all arrived but whose final PATCH got no answer (the
+// client gave up waiting, the server died) is finished first, as HEAD does:
+// a client told "offset = length" considers the upload done and never sends
+// the PATCH that would have processed it.
 func (u *uploads) created(e *core.RequestEvent, row *uploadRow) error {
 	offset := row.Size
 	if row.Status == uploadUploading {
 		if info, err := u.tusInfo(row.AttachmentID); err == nil {
 			offset = info.Offset
+			if info.Offset == info.Size {
+				if row, err = u.finish(e.Request.Context(), row.AttachmentID); err != nil {
+					return e.InternalServerError("The photo could not be processed; retry.", err)
+				}
+				if row.Status == uploadRejected {
+					return rejectedUpload(e, row)
+				}
+			}
 		}
 	}
 	h := e.Response.Header()
@@ -219,7 +253,7 @@ func (u *uploads) handleHead(e *core.RequestEvent) error {
 	if row.Status == uploadUploading {
 		if info, err := u.tusInfo(row.AttachmentID); err == nil && info.Offset == info.Size {
 			// complete but not processed (the server died in between): finish now
-			if row, err = u.finish(row.AttachmentID); err != nil {
+			if row, err = u.finish(e.Request.Context(), row.AttachmentID); err != nil {
 				return e.InternalServerError("The photo could not be processed; retry.", err)
 			}
 		}
@@ -241,7 +275,8 @@ func (u *uploads) handlePatch(e *core.RequestEvent) error {
 	}
 	switch row.Status {
 	case uploadUploading:
-		u.patch.ServeHTTP(e.Response, tusRequest(e.Request, row.AttachmentID))
+		r := tusRequest(e.Request, row.AttachmentID)
+		u.patch.ServeHTTP(e.Response, r.WithContext(context.WithValue(r.Context(), responseKey{}, e.Response)))
 		return nil
 	case uploadRejected:
 		return rejectedUpload(e, row)
@@ -270,11 +305,13 @@ func rejectedUpload(e *core.RequestEvent, row *uploadRow) error {
 	})
 }
 
-// tusRequest is r with the path tusd expects (the upload id only).
+// tusRequest is r with the path tusd expects (the upload id only) and the
+// body as the connection gives it (see keepRawUploadBody).
 func tusRequest(r *http.Request, id string) *http.Request {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/" + id
 	r2.URL.RawPath = ""
+	r2.Body = rawBody(r)
 	return r2
 }
 

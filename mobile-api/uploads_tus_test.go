@@ -392,3 +392,66 @@ func TestPruneUploads(t *testing.T) {
 		}
 	}
 }
+
+// TestUnansweredUploadFinishes: every byte arrived but the final PATCH got no
+// answer (the client gave up waiting, the server died before processing). A
+// repeated creation, which tells the client "offset = length, done", and a
+// HEAD both process the photo first, so no complete upload stays unbound.
+func TestUnansweredUploadFinishes(t *testing.T) {
+	for _, how := range []string{"create", "head"} {
+		t.Run(how, func(t *testing.T) {
+			w := testkit.NewApp(t)
+			base := serve(t, w)
+			tc := &tusClient{t: t, base: base, token: testkit.Token(t, w.CitizenA)}
+			att := "unanswered-" + randomID(6)
+			photo := testJPEG(t, 120, 90)
+			resp := tc.create(att, "", photo, sha(photo))
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("create: %d", resp.StatusCode)
+			}
+			// the bytes as tusd stores them, without the PATCH that would have processed them
+			dir := filepath.Join(w.App.DataDir(), "mobile_uploads", "tus")
+			if err := os.WriteFile(filepath.Join(dir, att), photo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			infoPath := filepath.Join(dir, att+".info")
+			raw, err := os.ReadFile(infoPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var info map[string]any
+			if err := json.Unmarshal(raw, &info); err != nil {
+				t.Fatal(err)
+			}
+			info["Offset"] = len(photo)
+			if raw, err = json.Marshal(info); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(infoPath, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := uploadStatus(t, w.App, att); st != "uploading" {
+				t.Fatalf("before: status %s, want uploading", st)
+			}
+
+			var again *http.Response
+			if how == "create" {
+				again = tc.create(att, "", photo, sha(photo))
+				if again.StatusCode != http.StatusCreated {
+					t.Fatalf("repeated creation: %d", again.StatusCode)
+				}
+			} else {
+				again = tc.do(http.MethodHead, resp.Header.Get("Location"), nil, nil)
+				if again.StatusCode != http.StatusOK {
+					t.Fatalf("HEAD: %d", again.StatusCode)
+				}
+			}
+			if got := again.Header.Get("Upload-Offset"); got != strconv.Itoa(len(photo)) {
+				t.Fatalf("Upload-Offset %s, want %d", got, len(photo))
+			}
+			if st, code := uploadStatus(t, w.App, att); st != "ready" {
+				t.Fatalf("after the %s: status %s (%s), want ready (processed, waiting for its request)", how, st, code)
+			}
+		})
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"slices"
@@ -39,6 +40,7 @@ func main() {
 	storm := flag.Int("storm", 1000, "clients in the reconnect storm (0 skips it)")
 	photoKB := flag.Int("photo-kb", 300, "approximate photo size in the storm, KB")
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile of the whole run to this file")
+	stormOnly := flag.Bool("storm-only", false, "skip the throughput measurements and run only the storm")
 	flag.Parse()
 
 	srv := benchserver.Start(*bin, *cpuprofile)
@@ -52,6 +54,11 @@ func main() {
 	fmt.Printf("(server CPU = user+sys of the server process per unit; the ratios compare with plain PocketBase in this run)\n\n")
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}, Timeout: 60 * time.Second}
+
+	if *stormOnly {
+		runStormPhase(srv, citizens, *storm, *photoKB)
+		return
+	}
 
 	// the baselines: plain PocketBase on a collection with the same field kinds, no hooks
 	benchserver.Must(benchserver.Call(base, http.MethodPost, "/api/collections", su, map[string]any{
@@ -157,11 +164,54 @@ func main() {
 	})
 	fmt.Printf("200-change pull, 1 client  %8.0f /s   (p50 %v, p99 %v, server CPU %v per pull)\n\n", solo.rate, solo.p50, solo.p99, solo.cpu)
 
-	if *storm > 0 {
-		cpu0 := srv.CPU()
-		runStorm(base, su, srv.PID, citizens, *storm, *photoKB)
-		fmt.Printf("  server CPU               %8.2f s   (%v per phone)\n", (srv.CPU() - cpu0).Seconds(), ((srv.CPU() - cpu0) / time.Duration(*storm)).Round(time.Microsecond))
+	runStormPhase(srv, citizens, *storm, *photoKB)
+}
+
+// runStormPhase runs the storm (n > 0) and prints the server CPU it cost,
+// with the load average beside it (wall-clock figures depend on it).
+func runStormPhase(srv *benchserver.Server, citizens []citizen, n, photoKB int) {
+	if n <= 0 {
+		return
 	}
+	load0 := loadAverage()
+	cpu0 := srv.CPU()
+	runStorm(srv.Base, srv.Superuser, srv.PID, citizens, n, photoKB)
+	fmt.Printf("  server CPU               %8.2f s   (%v per phone)\n", (srv.CPU() - cpu0).Seconds(), ((srv.CPU() - cpu0) / time.Duration(n)).Round(time.Microsecond))
+	fmt.Printf("  load average             %s before, %s after (1, 5, 15 min)\n", load0, loadAverage())
+}
+
+// loadAverage is the machine's load average as /proc/loadavg says it.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// phases are the durations of one phone's calls in the storm.
+type phases struct {
+	push, create, send, wait time.Duration // sync push; tus POST; PATCH body sent; PATCH's last byte to its answer (processing and attach)
+	end                      time.Duration // since the storm began, when the phone was done
+	pushEnd                  time.Duration // since the storm began, when its push was answered
+}
+
+// percentiles prints p50, p99 and max of the durations pick selects.
+func percentiles(all []phases, pick func(phases) time.Duration) string {
+	d := make([]time.Duration, 0, len(all))
+	for _, p := range all {
+		d = append(d, pick(p))
+	}
+	if len(d) == 0 {
+		return "-"
+	}
+	slices.Sort(d)
+	r := func(x time.Duration) string { return x.Round(time.Millisecond).String() }
+	return fmt.Sprintf("p50 %s, p99 %s, max %s", r(d[len(d)/2]), r(d[len(d)*99/100]), r(d[len(d)-1]))
 }
 
 // serverCPU reads the server's CPU time (set once the server runs).
@@ -236,12 +286,15 @@ func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
 	hexSum := hex.EncodeToString(sum[:])
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0}, Timeout: 5 * time.Minute}
 
-	var peak atomic.Int64
+	var peak, peakThreads atomic.Int64
 	stopSampling := make(chan struct{})
 	go func() {
 		for {
 			if rss := rssOf(pid, "VmRSS"); rss > peak.Load() {
 				peak.Store(rss)
+			}
+			if th := countOf(pid, "Threads"); th > peakThreads.Load() {
+				peakThreads.Store(th)
 			}
 			select {
 			case <-stopSampling:
@@ -253,6 +306,7 @@ func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
 	before := rssOf(pid, "VmRSS")
 
 	var failures, retries atomic.Int64
+	times := make([]phases, n)
 	var wg sync.WaitGroup
 	startGate := make(chan struct{})
 	t0 := time.Now()
@@ -268,15 +322,18 @@ func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
 				ms = append(ms, map[string]any{"id": k, "name": "request.comment", "args": map[string]any{"eventId": randomID(15), "requestId": rid, "message": "more details " + strconv.FormatInt(k, 10)}})
 			}
 			<-startGate
+			s := time.Now()
 			if !retry(&retries, func() error {
 				return benchserver.Do(client, base, http.MethodPost, "/api/mobile/sync/push", c.token, map[string]any{"clientID": clientID, "mutations": ms}, nil)
 			}) {
 				failures.Add(1)
 				return
 			}
-			if !retry(&retries, func() error { return tusUpload(client, base, c.token, att, rid, photo, hexSum) }) {
+			times[i].push, times[i].pushEnd = time.Since(s), time.Since(t0)
+			if !retry(&retries, func() error { return tusUpload(client, base, c.token, att, rid, photo, hexSum, &times[i]) }) {
 				failures.Add(1)
 			}
+			times[i].end = time.Since(t0)
 		}()
 	}
 	close(startGate)
@@ -290,34 +347,84 @@ func runStorm(base, su string, pid int, citizens []citizen, n, photoKB int) {
 	benchserver.Must(benchserver.Call(base, http.MethodGet, "/api/collections/requests/records?perPage=1&filter="+urlQuery("photos:length > 0")+"&fields=id", su, nil, &storms))
 	fmt.Printf("reconnect storm: %d clients × (5 mutations + one %d KB photo)\n", n, len(photo)>>10)
 	fmt.Printf("  all applied in           %8.2f s   (%d failed, %d retries)\n", elapsed.Seconds(), failures.Load(), retries.Load())
-	fmt.Printf("  requests with a photo    %8d\n", storms.TotalItems)
+	retryErrors.Range(func(k, v any) bool {
+		fmt.Printf("  retried after            %8d × %s\n", v.(*atomic.Int64).Load(), k)
+		return true
+	})
+	if retries.Load() > 0 {
+		// what the server logged about the failures (the first few)
+		var logs struct {
+			Items []struct {
+				Message string         `json:"message"`
+				Data    map[string]any `json:"data"`
+			} `json:"items"`
+		}
+		time.Sleep(3 * time.Second) // PocketBase writes its logs in batches
+		for _, order := range []string{"created", "-created"} {
+			if err := benchserver.Call(base, http.MethodGet, "/api/logs?perPage=2&sort="+order+"&filter="+urlQuery("level>=8"), su, nil, &logs); err == nil {
+				for _, l := range logs.Items {
+					fmt.Printf("  server log: %s %v\n", l.Message, l.Data)
+				}
+			}
+		}
+	}
+	fmt.Printf("  requests with a photo    %8d   (the demo city's own included)\n", storms.TotalItems)
+	fmt.Printf("  last push answered at    %8.2f s   (push call %s)\n", slices.Max(pick(times, func(p phases) time.Duration { return p.pushEnd })).Seconds(), percentiles(times, func(p phases) time.Duration { return p.push }))
+	fmt.Printf("  tus creation call                   %s\n", percentiles(times, func(p phases) time.Duration { return p.create }))
+	fmt.Printf("  tus PATCH body sent in              %s\n", percentiles(times, func(p phases) time.Duration { return p.send }))
+	fmt.Printf("  PATCH last byte -> answer           %s   (queue + processing + attach)\n", percentiles(times, func(p phases) time.Duration { return p.wait }))
+	fmt.Printf("  server threads           %8d peak\n", peakThreads.Load())
 	fmt.Printf("  server RSS               %8.0f MB before, %.0f MB peak (sampled), %.0f MB high-water mark\n",
 		float64(before)/(1<<20), float64(peak.Load())/(1<<20), float64(rssOf(pid, "VmHWM"))/(1<<20))
+}
+
+func pick(all []phases, f func(phases) time.Duration) []time.Duration {
+	out := make([]time.Duration, len(all))
+	for i, p := range all {
+		out[i] = f(p)
+	}
+	return out
 }
 
 func urlQuery(s string) string {
 	return url.QueryEscape(s)
 }
 
+// retryErrors counts the errors that made the storm's clients retry, by message.
+var retryErrors sync.Map
+
 func retry(retries *atomic.Int64, fn func() error) bool {
 	for attempt := 0; attempt < 20; attempt++ {
-		if err := fn(); err == nil {
+		err := fn()
+		if err == nil {
 			return true
 		}
+		msg := err.Error()
+		if m, rest, ok := strings.Cut(msg, " \""); ok { // Patch "http://...": EOF -> Patch: EOF
+			if _, tail, ok := strings.Cut(rest, "\": "); ok {
+				msg = m + ": " + tail
+			}
+		}
+		n, _ := retryErrors.LoadOrStore(msg, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		retries.Add(1)
 		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
 	}
 	return false
 }
 
-func tusUpload(client *http.Client, base, tok, att, rid string, photo []byte, sum string) error {
+// tusUpload creates the upload and sends the photo in one PATCH, recording
+// in t how long the creation, the body and the wait for the answer took.
+func tusUpload(client *http.Client, base, tok, att, rid string, photo []byte, sum string, t *phases) error {
 	meta := "attachmentId " + base64.StdEncoding.EncodeToString([]byte(att)) + ",sha256 " + base64.StdEncoding.EncodeToString([]byte(sum)) + ",requestId " + base64.StdEncoding.EncodeToString([]byte(rid))
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/mobile/uploads/", nil)
 	req.Header.Set("Authorization", tok)
 	req.Header.Set("Tus-Resumable", "1.0.0")
 	req.Header.Set("Upload-Length", strconv.Itoa(len(photo)))
 	req.Header.Set("Upload-Metadata", meta)
+	s := time.Now()
 	resp, err := client.Do(req)
+	t.create = time.Since(s)
 	if err != nil {
 		return err
 	}
@@ -340,14 +447,23 @@ func tusUpload(client *http.Client, base, tok, att, rid string, photo []byte, su
 	req.Header.Set("Tus-Resumable", "1.0.0")
 	req.Header.Set("Upload-Offset", strconv.Itoa(off))
 	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	var wrote, answered time.Time
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest:         func(httptrace.WroteRequestInfo) { wrote = time.Now() },
+		GotFirstResponseByte: func() { answered = time.Now() },
+	}))
+	s = time.Now()
 	resp, err = client.Do(req)
+	if !wrote.IsZero() && !answered.IsZero() {
+		t.send, t.wait = wrote.Sub(s), answered.Sub(wrote)
+	}
 	if err != nil {
 		return err
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("patch: %d", resp.StatusCode)
+		return fmt.Errorf("patch: %d %s", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	return nil
 }
@@ -369,6 +485,11 @@ func makePhoto(size int) []byte {
 		}
 		side += 32
 	}
+}
+
+// countOf is a plain number field of /proc/PID/status (Threads).
+func countOf(pid int, field string) int64 {
+	return rssOf(pid, field) >> 10
 }
 
 func rssOf(pid int, field string) int64 {
