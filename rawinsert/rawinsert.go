@@ -26,7 +26,6 @@ package rawinsert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -97,12 +96,7 @@ func Insert(txApp core.App, collection string, values map[string]any) (*core.Rec
 	}
 	data["id"] = rec.Id
 
-	stmt := statementFor(col)
-	params := make(dbx.Params, len(stmt.columns))
-	for _, c := range stmt.columns {
-		params[c] = data[c]
-	}
-	if _, err := stmt.query(txApp).Bind(params).Execute(); err != nil {
+	if err := statementFor(col).exec(txApp, data); err != nil {
 		return nil, fmt.Errorf("raw insert into %s: %w", collection, err)
 	}
 	rec.MarkAsNotNew()
@@ -159,9 +153,10 @@ func afterCommit(txApp core.App, rec *core.Record) {
 
 // statement is the INSERT of one collection's current schema.
 type statement struct {
-	sql     string
-	columns []string
-	version string // the collection's updated time: a schema edit builds a new one
+	sql     string   // in dbx's syntax, for a write outside a transaction
+	plain   string   // the same with "quoted" names and ? parameters, run on the transaction itself
+	columns []string // in parameter order
+	version string   // the collection's updated time: a schema edit builds a new one
 }
 
 var statements sync.Map // collection id -> *statement
@@ -184,6 +179,11 @@ func statementFor(col *core.Collection) *statement {
 		holders = append(holders, "{:"+name+"}")
 	}
 	s.sql = "INSERT INTO {{" + col.Name + "}} (" + strings.Join(quoted, ", ") + ") VALUES (" + strings.Join(holders, ", ") + ")"
+	plainCols := make([]string, len(s.columns))
+	for i, c := range s.columns {
+		plainCols[i] = `"` + c + `"` // PocketBase names are [a-zA-Z0-9_]
+	}
+	s.plain = `INSERT INTO "` + col.Name + `" (` + strings.Join(plainCols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(s.columns)), ", ") + ")"
 	statements.Store(col.Id, s)
 	return s
 }
@@ -194,45 +194,31 @@ func storesColumn(f core.Field) bool {
 	return f.Type() != ""
 }
 
-// prepared keeps one prepared INSERT per collection for the life of one
-// transaction: a sync push of 20 mutations writes 40 rows through 2 statements.
-var prepared sync.Map // dbx.Builder (the transaction) -> *txStatements
+// executor is what dbx's builders have beside the Builder interface: the
+// *sql.Tx a transaction runs on.
+type executor interface{ Executor() dbx.Executor }
 
-type txStatements struct {
-	mu    sync.Mutex
-	byCol map[string]*dbx.Query
-}
-
-func (s *statement) query(txApp core.App) *dbx.Query {
-	db := txApp.NonconcurrentDB()
-	info := txApp.TxInfo()
-	if info == nil {
-		return db.NewQuery(s.sql) // no transaction to keep a statement for
-	}
-	v, loaded := prepared.LoadOrStore(db, &txStatements{byCol: map[string]*dbx.Query{}})
-	ts := v.(*txStatements)
-	if !loaded {
-		info.OnComplete(func(error) error {
-			prepared.Delete(db)
-			ts.mu.Lock()
-			defer ts.mu.Unlock()
-			var errs []error
-			for _, q := range ts.byCol {
-				errs = append(errs, q.Close())
+// exec runs the INSERT with data's columns. Inside a transaction it goes to
+// the *sql.Tx with a constant SQL text: the driver's statement cache
+// (sqlitedb) keeps it prepared per connection, where dbx would rewrite the
+// names and parameters with regular expressions on every call and a
+// per-transaction Prepare would parse the INSERT and its triggers again for
+// every transaction.
+func (s *statement) exec(txApp core.App, data map[string]any) error {
+	if tx, ok := txApp.NonconcurrentDB().(*dbx.Tx); ok && txApp.TxInfo() != nil {
+		if ex, ok := tx.Builder.(executor); ok {
+			args := make([]any, len(s.columns))
+			for i, c := range s.columns {
+				args[i] = data[c]
 			}
-			return errors.Join(errs...)
-		})
-	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	key := s.sql
-	q, ok := ts.byCol[key]
-	if !ok {
-		q = db.NewQuery(s.sql).Prepare()
-		if q.LastError != nil {
-			return q // Execute reports the error; nothing to keep
+			_, err := ex.Executor().ExecContext(context.Background(), s.plain, args...)
+			return err
 		}
-		ts.byCol[key] = q
 	}
-	return q
+	params := make(dbx.Params, len(s.columns))
+	for _, c := range s.columns {
+		params[c] = data[c]
+	}
+	_, err := txApp.NonconcurrentDB().NewQuery(s.sql).Bind(params).Execute()
+	return err
 }

@@ -202,3 +202,32 @@ func TestInsertFiresAfterCommitOnly(t *testing.T) {
 		t.Errorf("%d change rows for the raw event, want 1", seqs)
 	}
 }
+
+// TestInsertRunsOnTheTransaction: inside a transaction a raw row goes to the
+// *sql.Tx with its constant SQL (the statement cache's path), and the row is
+// the one a Save writes (TestRawRowEqualsSavedRow checks the fields).
+func TestInsertRunsOnTheTransaction(t *testing.T) {
+	w := testkit.NewApp(t)
+	parent := w.NewRequest(t, w.CitizenA)
+	if rawinsert.RunsOnTx(w.App) {
+		t.Fatal("outside a transaction there is no *sql.Tx to run on")
+	}
+	var id string
+	if err := w.App.RunInTransaction(func(tx core.App) error {
+		if !rawinsert.RunsOnTx(tx) {
+			t.Fatal("a transaction's builder does not expose its executor: Insert fell back to dbx")
+		}
+		rec, err := rawinsert.Insert(tx, "request_events", map[string]any{"request": parent.Id, "type": "comment", "public": true, "message": "on the tx"})
+		if err != nil {
+			return err
+		}
+		id = rec.Id
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.App.FindRecordById("request_events", id)
+	if err != nil || got.GetString("message") != "on the tx" || got.GetString("request") != parent.Id {
+		t.Fatalf("row after commit: %v %v", got, err)
+	}
+}
