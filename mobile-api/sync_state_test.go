@@ -182,23 +182,6 @@ func sameRecords(t testing.TB, got, want map[string]map[string]any) {
 	}
 }
 
-// fileWithFee files a residence certificate (a fee on filing) for citizen.
-func fileWithFee(t testing.TB, w *testkit.World, citizen *core.Record) *core.Record {
-	t.Helper()
-	col, _ := w.App.FindCollectionByNameOrId("requests")
-	rec := core.NewRecord(col)
-	rec.Load(map[string]any{
-		"service": w.Services["residence_certificate"],
-		"answers": map[string]any{"purpose": "bank", "copies": 1, "delivery": "digital"},
-		"citizen": citizen.Id,
-	})
-	workflow.AttachActor(rec, workflow.Actor{Kind: workflow.ActorCitizen, ID: citizen.Id})
-	if err := w.App.Save(rec); err != nil {
-		t.Fatalf("file certificate: %v", err)
-	}
-	return rec
-}
-
 // stateWorld is two citizens' requests with everything a pull carries:
 // photos, uploads (one another citizen's), staff-only fields filled in, a
 // status change with a note, comments (one made internal), receipts and fees.
@@ -228,8 +211,8 @@ func newStateWorld(t *testing.T) *stateWorld {
 	if code, _ := b.push(create(1, s.bHole), comment(2, randomID(15), s.bHole, "b's comment")); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	fileWithFee(t, w, w.CitizenA)
-	fileWithFee(t, w, w.CitizenB)
+	w.FileCertificate(t, w.CitizenA)
+	w.FileCertificate(t, w.CitizenB)
 
 	rec, err := w.App.FindRecordById("requests", s.hole)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // statement's XML itself: not camt, bombs, entities, versions).
 func TestBadInputNamesWhatIsWrong(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	sup := testkit.Token(t, w.Supervisor)
 

@@ -25,7 +25,7 @@ import (
 func TestRefundReceipt(t *testing.T) {
 	w := testkit.NewApp(t)
 	subscribe(t, w.App, w.CitizenA)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	if _, err := payments.Import(w.App, strings.NewReader(oneLine(fee.GetString("reference"), "0.52", "REF-1")), "r.xml", workflow.System); err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func inTx(t testing.TB, app core.App, fn func(tx core.App) error) {
 // pass the collections' validation, and the change sequence sees them.
 func TestRawRowsEqualSavedRows(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 
 	t.Run("fee_ledger insert", func(t *testing.T) {
@@ -190,7 +190,7 @@ func twoLines(id string, fees ...*core.Record) []byte {
 func TestImportNoticesAfterCrash(t *testing.T) {
 	w := testkit.NewApp(t)
 	subscribe(t, w.App, w.CitizenA)
-	a, b, gone := fileCertificate(t, w, w.CitizenA), fileCertificate(t, w, w.CitizenB), fileCertificate(t, w, w.CitizenB)
+	a, b, gone := w.FileCertificate(t, w.CitizenA), w.FileCertificate(t, w.CitizenB), w.FileCertificate(t, w.CitizenB)
 	feeA, feeB, feeGone := feeOf(t, w.App, a.Id), feeOf(t, w.App, b.Id), feeOf(t, w.App, gone.Id)
 	file := twoLines("CRASH-1", feeA, feeB, feeGone)
 
@@ -249,7 +249,7 @@ func TestImportNoticesAfterCrash(t *testing.T) {
 // the commit (a partial payment saves no request, so no request hook does).
 func TestImportPokesPhones(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	client := subscriptions.NewDefaultClient()
 	client.Subscribe("sync/" + w.CitizenA.Id)
@@ -274,7 +274,7 @@ func TestImportPokesPhones(t *testing.T) {
 // apply it once: the second finds it deleted.
 func TestNoticeAppliedOnce(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	if _, err := payments.Import(w.App, strings.NewReader(oneLine(fee.GetString("reference"), "0.52", "ONCE-1")), "o.xml", workflow.System); err != nil {
 		t.Fatal(err)

@@ -27,24 +27,6 @@ import (
 
 const demoIBAN = "IT60X0542811101000000123456"
 
-// fileCertificate files a residence certificate (an on-filing fee of 0.52 EUR,
-// registry department) for citizen through the data layer.
-func fileCertificate(t testing.TB, w *testkit.World, citizen *core.Record) *core.Record {
-	t.Helper()
-	col, _ := w.App.FindCollectionByNameOrId("requests")
-	rec := core.NewRecord(col)
-	rec.Load(map[string]any{
-		"service": w.Services["residence_certificate"],
-		"answers": map[string]any{"purpose": "bank", "copies": 1, "delivery": "digital"},
-		"citizen": citizen.Id,
-	})
-	workflow.AttachActor(rec, workflow.Actor{Kind: workflow.ActorCitizen, ID: citizen.Id})
-	if err := w.App.Save(rec); err != nil {
-		t.Fatalf("file certificate: %v", err)
-	}
-	return rec
-}
-
 func feeOf(t testing.TB, app core.App, requestID string) *core.Record {
 	t.Helper()
 	fee, err := app.FindFirstRecordByData("fees", "request", requestID)
@@ -82,7 +64,7 @@ func fill(t testing.TB, name string, vars map[string]string) []byte {
 
 func TestFeeCreatedOnFilingWithInstruction(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	if fee.GetString("state") != payments.StateDue || fee.GetInt("amount") != 52 || fee.GetString("currency") != "EUR" {
 		t.Fatalf("fee %v", fee.PublicExport())
@@ -122,7 +104,7 @@ func statementVars(t testing.TB, w *testkit.World, id string) (map[string]string
 	fees := map[string]*core.Record{}
 	vars := map[string]string{"ID": id, "IBAN": demoIBAN}
 	for _, k := range []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J"} {
-		req := fileCertificate(t, w, w.CitizenA)
+		req := w.FileCertificate(t, w.CitizenA)
 		fee := feeOf(t, w.App, req.Id)
 		fees[k] = fee
 		vars["REF_"+k] = fee.GetString("reference")
@@ -372,7 +354,7 @@ func TestImportRefusesBadInput(t *testing.T) {
 
 func TestManualPaymentGoesThroughTheLedger(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fresh, _ := w.App.FindRecordById("requests", req.Id)
 	fresh.Set("paid_at", time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC))
 	fresh.Set("payment_ref", "CASH-0042")
@@ -404,7 +386,7 @@ func TestProcessingWaitsForPayment(t *testing.T) {
 	if err := w.App.Save(svc); err != nil {
 		t.Fatal(err)
 	}
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	clerk := workflow.Actor{Kind: workflow.ActorStaff, ID: w.ClerkRegistry.Id, Role: "clerk", Departments: []string{w.Departments["registry"]}}
 	move := func(status string) error {
 		r, _ := w.App.FindRecordById("requests", req.Id)
@@ -419,7 +401,7 @@ func TestProcessingWaitsForPayment(t *testing.T) {
 		// rejecting needs no payment; undo is impossible, so use a second request below
 		t.Fatal(err)
 	}
-	req = fileCertificate(t, w, w.CitizenA)
+	req = w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	if _, err := payments.Import(w.App, strings.NewReader(oneLine(fee.GetString("reference"), "0.52", "P1")), "p.xml", workflow.System); err != nil {
 		t.Fatal(err)
@@ -445,7 +427,7 @@ func TestExpiryInCityTime(t *testing.T) {
 	if err := w.App.Save(svc); err != nil {
 		t.Fatal(err)
 	}
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	due := fee.GetDateTime("due_at").Time()
 	// the due date is the end of a day in Rome
@@ -481,7 +463,7 @@ func mustLoc(t testing.TB, name string) *time.Location {
 // the routes (records API and /api/payments).
 func TestAccessMatrix(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	tok := map[string]string{
 		"anon": "", "citizenA": testkit.Token(t, w.CitizenA), "citizenB": testkit.Token(t, w.CitizenB),
@@ -530,7 +512,7 @@ func TestAccessMatrix(t *testing.T) {
 		t.Fatalf("fee %s after the supervisor's import", s)
 	}
 	// waive: supervisors, with a reason
-	req2 := fileCertificate(t, w, w.CitizenA)
+	req2 := w.FileCertificate(t, w.CitizenA)
 	fee2 := feeOf(t, w.App, req2.Id)
 	for who, want := range map[string]int{"citizenA": 403, "clerkRegistry": 403} {
 		if got := w.Do(t, "POST", "/api/payments/fees/"+fee2.Id+"/waive", tok[who], `{"reason":"x"}`).Status; got != want {
@@ -565,7 +547,7 @@ func TestAccessMatrix(t *testing.T) {
 	if err := w.App.Save(svc); err != nil {
 		t.Fatal(err)
 	}
-	req3 := fileCertificate(t, w, w.CitizenA)
+	req3 := w.FileCertificate(t, w.CitizenA)
 	if _, err := w.App.FindFirstRecordByData("fees", "request", req3.Id); err == nil {
 		t.Fatal("an assessed service made a fee on filing")
 	}
@@ -616,7 +598,7 @@ func TestAccessMatrix(t *testing.T) {
 // payment instruction through sync, and only its own.
 func TestPullDeliversFeeInstruction(t *testing.T) {
 	w := testkit.NewApp(t)
-	req := fileCertificate(t, w, w.CitizenA)
+	req := w.FileCertificate(t, w.CitizenA)
 	fee := feeOf(t, w.App, req.Id)
 	find := func(citizen *core.Record) map[string]any {
 		resp, err := mobileapi.Pull(w.App, citizen.Id, &mobileapi.PullRequest{ClientID: "pay-" + citizen.Id, Limit: 1000})
@@ -662,7 +644,7 @@ func TestEachPartnerCountryPays(t *testing.T) {
 			cfg := city.Default()
 			cfg.Payments = city.PaymentProfiles[c.profile]
 			w := testkit.NewApp(t, testkit.WithCity(cfg))
-			req := fileCertificate(t, w, w.CitizenA)
+			req := w.FileCertificate(t, w.CitizenA)
 			fee := feeOf(t, w.App, req.Id)
 			var in payments.Instruction
 			_ = fee.UnmarshalJSONField("instruction", &in)

@@ -96,7 +96,7 @@ func (pw *platformWorld) post(t *testing.T, path, token, body string) (int, map[
 // start files a certificate for citizen A and starts paying it by card.
 func (pw *platformWorld) start(t *testing.T) (fee, att *core.Record, redirect string) {
 	t.Helper()
-	req := fileCertificate(t, pw.World, pw.CitizenA)
+	req := pw.World.FileCertificate(t, pw.CitizenA)
 	fee = feeOf(t, pw.App, req.Id)
 	st, out := pw.post(t, "/api/payments/fees/"+fee.Id+"/attempts", testkit.Token(t, pw.CitizenA), `{}`)
 	if st != http.StatusOK {
@@ -503,7 +503,7 @@ func TestStripeExpiryAndAsyncFailure(t *testing.T) {
 
 func TestPagoPANoticePositionAndReceipts(t *testing.T) {
 	pw := newPlatformWorld(t, "it", "", true)
-	req := fileCertificate(t, pw.World, pw.CitizenA)
+	req := pw.World.FileCertificate(t, pw.CitizenA)
 	fee := feeOf(t, pw.App, req.Id)
 	iuv := fee.GetString("reference")
 	if _, err := payments.IUVValidate(iuv); err != nil || len(iuv) != 17 || fee.GetString("rail") != payments.KindPagoPA {
@@ -651,7 +651,7 @@ func TestPlatformRecordsAccessMatrix(t *testing.T) {
 
 func TestPollerEndsAttemptNeverBegun(t *testing.T) {
 	pw := newPlatformWorld(t, "en", payments.KindGOVUKPay, false)
-	req := fileCertificate(t, pw.World, pw.CitizenA)
+	req := pw.World.FileCertificate(t, pw.CitizenA)
 	fee := feeOf(t, pw.App, req.Id)
 	// a crash between the attempt's commit and the platform call leaves it created, without a payment id
 	col, _ := pw.App.FindCollectionByNameOrId("payment_attempts")

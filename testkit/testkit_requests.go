@@ -53,3 +53,24 @@ func (w *World) MoveTo(t testing.TB, rec *core.Record, status string) *core.Reco
 	}
 	return fresh
 }
+
+// FileCertificate files a residence certificate for citizen through the data
+// layer: a service with a fee on filing (0.52 EUR, registry department).
+func (w *World) FileCertificate(t testing.TB, citizen *core.Record) *core.Record {
+	t.Helper()
+	col, err := w.App.FindCachedCollectionByNameOrId("requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Load(map[string]any{
+		"service": w.Services["residence_certificate"],
+		"answers": map[string]any{"purpose": "bank", "copies": 1, "delivery": "digital"},
+		"citizen": citizen.Id,
+	})
+	workflow.AttachActor(rec, workflow.Actor{Kind: workflow.ActorCitizen, ID: citizen.Id})
+	if err := w.App.Save(rec); err != nil {
+		t.Fatalf("file certificate: %v", err)
+	}
+	return rec
+}
