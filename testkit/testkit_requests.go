@@ -13,17 +13,23 @@ import (
 // (the same hooks as every path) and returns it.
 func (w *World) NewRequest(t testing.TB, citizen *core.Record) *core.Record {
 	t.Helper()
-	col, err := w.App.FindCachedCollectionByNameOrId("requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	rec.Load(map[string]any{
+	return w.file(t, citizen, map[string]any{
 		"service":  w.Services["pothole"],
 		"answers":  map[string]any{"size": "medium"},
 		"location": types.GeoPoint{Lat: 44.4056, Lon: 8.9463},
 		"address":  "Via Roma 1",
 	})
+}
+
+// file saves a new request with fields, as citizen (nil: the system).
+func (w *World) file(t testing.TB, citizen *core.Record, fields map[string]any) *core.Record {
+	t.Helper()
+	col, err := w.App.FindCachedCollectionByNameOrId("requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Load(fields)
 	actor := workflow.System
 	if citizen != nil {
 		rec.Set("citizen", citizen.Id)
@@ -31,7 +37,7 @@ func (w *World) NewRequest(t testing.TB, citizen *core.Record) *core.Record {
 	}
 	workflow.AttachActor(rec, actor)
 	if err := w.App.Save(rec); err != nil {
-		t.Fatalf("file request: %v", err)
+		t.Fatalf("file %v: %v", fields["service"], err)
 	}
 	return rec
 }
@@ -58,19 +64,8 @@ func (w *World) MoveTo(t testing.TB, rec *core.Record, status string) *core.Reco
 // layer: a service with a fee on filing (0.52 EUR, registry department).
 func (w *World) FileCertificate(t testing.TB, citizen *core.Record) *core.Record {
 	t.Helper()
-	col, err := w.App.FindCachedCollectionByNameOrId("requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	rec.Load(map[string]any{
+	return w.file(t, citizen, map[string]any{
 		"service": w.Services["residence_certificate"],
 		"answers": map[string]any{"purpose": "bank", "copies": 1, "delivery": "digital"},
-		"citizen": citizen.Id,
 	})
-	workflow.AttachActor(rec, workflow.Actor{Kind: workflow.ActorCitizen, ID: citizen.Id})
-	if err := w.App.Save(rec); err != nil {
-		t.Fatalf("file certificate: %v", err)
-	}
-	return rec
 }
